@@ -1,0 +1,82 @@
+from django.db import models
+from django.db.models import Q
+
+
+class AttributeType(models.TextChoices):
+    STRING = "string", "String"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    PICK_LIST = "picklist", "Pick list"
+
+
+class AudienceAttribute(models.Model):
+    """A custom attribute that members may carry (at most 30 are declared)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=16, choices=AttributeType.choices, default=AttributeType.STRING)
+    choices = models.JSONField(default=list, blank=True, help_text="Allowed values of a pick list.")
+
+    def __str__(self):
+        return self.name
+
+
+class Member(models.Model):
+    """An audience member: someone the gateway may text or call."""
+
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(max_length=254, null=True, blank=True)
+    mobile = models.CharField(max_length=20, null=True, blank=True, help_text="E.164, leading +.")
+    country = models.CharField(max_length=64)
+    state = models.CharField(max_length=64, blank=True, default="")
+    active = models.BooleanField(default=True)
+    sms_subscription = models.BooleanField(default=True)
+    voice_subscription = models.BooleanField(default=True)
+    email_subscription = models.BooleanField(default=True)
+    last_active_date = models.DateTimeField(null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mobile"], condition=Q(mobile__isnull=False), name="member_mobile_unique"),
+            models.UniqueConstraint(fields=["email"], condition=Q(email__isnull=False), name="member_email_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name} ({self.mobile or self.email or self.pk})"
+
+
+class Segment(models.Model):
+    """A named set of members, defined by numbered conditions joined by AND/OR."""
+
+    ALL_USERS = "All Users"
+
+    name = models.CharField(max_length=200, unique=True)
+    definition = models.CharField(
+        max_length=1000,
+        blank=True,
+        default="",
+        help_text="Condition numbers joined by AND, OR and parentheses, e.g. 1 OR (2 AND 3). Empty matches all.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.name
+
+
+class SegmentCondition(models.Model):
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="conditions")
+    number = models.PositiveIntegerField()
+    attribute = models.CharField(max_length=64)
+    operator = models.CharField(max_length=64)
+    value = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["segment", "number"], name="segment_condition_number_unique")]
+
+    def __str__(self):
+        return f"{self.number}: {self.attribute} {self.operator} {self.value}"

@@ -1,0 +1,26 @@
+from django.db.models import QuerySet
+
+from audiences.models import Member, Segment
+
+
+def segment_ids_existing(*, ids: set[int]) -> set[int]:
+    return set(Segment.objects.filter(id__in=ids).values_list("id", flat=True))
+
+
+def members_by_ids(*, ids: list[int]) -> dict[int, Member]:
+    return {member.id: member for member in Member.objects.filter(id__in=ids)}
+
+
+def members_by_mobiles(*, mobiles: list[str]) -> dict[str, Member]:
+    return {member.mobile: member for member in Member.objects.filter(mobile__in=mobiles)}
+
+
+def member_reachable(member: Member, *, channel: str) -> bool:
+    """Active, subscribed to the channel, and with a number to send to."""
+    subscribed = member.voice_subscription if channel == "voice" else member.sms_subscription
+    return bool(member.active and subscribed and member.mobile)
+
+
+def members_reachable(*, channel: str) -> QuerySet[Member]:
+    subscription = "voice_subscription" if channel == "voice" else "sms_subscription"
+    return Member.objects.filter(active=True, mobile__isnull=False, **{subscription: True})

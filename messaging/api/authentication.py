@@ -1,0 +1,49 @@
+"""CONTRACT section 7: HTTP Basic for gateway users, API keys for partner systems."""
+
+from rest_framework.authentication import BaseAuthentication, BasicAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from messaging.services.api_keys import api_key_verify
+
+API_KEY_HEADERS = ("HTTP_X_VOLTMX_APP_API_KEY", "HTTP_X_KONY_APP_API_KEY")
+
+
+class PartnerSystem:
+    """The authenticated caller when a partner system presents an API key."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+
+    def __init__(self, api_key):
+        self.api_key = api_key
+        self.pk = None
+
+    def __str__(self):
+        return f"api key {self.api_key.name}"
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        raw_key = next((request.META[h] for h in API_KEY_HEADERS if request.META.get(h)), None)
+        if raw_key is None:
+            return None
+        api_key = api_key_verify(raw_key=raw_key.strip())
+        if api_key is None:
+            raise AuthenticationFailed()
+        return PartnerSystem(api_key), api_key
+
+    def authenticate_header(self, request):
+        return 'Basic realm="smsgateway"'
+
+
+class GatewayBasicAuthentication(BasicAuthentication):
+    www_authenticate_realm = "smsgateway"
+
+
+def caller_client(request) -> str:
+    """The owner tag of a request: each partner key and each user sees only its own."""
+    if isinstance(request.user, PartnerSystem):
+        return f"key:{request.user.api_key.pk}"
+    return f"user:{request.user.pk}"

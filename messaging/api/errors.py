@@ -1,0 +1,101 @@
+"""Errors of the SMS API, rendered with the exact texts of CONTRACT section 3."""
+
+import logging
+
+from django.db import DatabaseError, IntegrityError
+from kombu.exceptions import OperationalError as BrokerError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+PARSE_FAILED = "Failed to parse the input request"
+BOTH_GIVEN = "Either recipient list or segment criteria is allowed, not both @ message :{n}"
+INVALID_FORMAT = "Invalid request format, Error messages :[{problems}]"
+NO_ACTIVE_MEMBERS = "No active audience members found"
+UNAUTHORIZED = "Unauthorized request"
+SERVER_FAILURE = "Server failure to process request"
+IDEMPOTENCY_CONFLICT = "Idempotency-Key reused with a different request"
+REQUEST_QUEUED = "Request Queued. "
+RETRY_AFTER_SECONDS = "5"
+
+
+class ContractError(exceptions.APIException):
+    """An error whose text the partner sees as it is."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message, *, status_code=None, headers=None):
+        super().__init__(detail=message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+        self.headers = headers or {}
+
+
+class RequestTooLarge(ContractError):
+    def __init__(self, limit):
+        super().__init__(f"Request body larger than {limit} bytes", status_code=413)
+
+
+class Problem:
+    """One problem of one message, gathered into the INVALID_FORMAT text."""
+
+    __slots__ = ("text", "position")
+
+    def __init__(self, text, position=None):
+        self.text = text
+        self.position = position
+
+    def __str__(self):
+        return self.text if self.position is None else f"{self.text} @ message :{self.position}"
+
+
+def invalid_format(problems):
+    return ContractError(INVALID_FORMAT.format(problems=", ".join(str(p) for p in problems)))
+
+
+def contract_body(message, request_id=""):
+    return {"id": request_id, "message": message}
+
+
+def _translate(exc):
+    """Map any exception to (status, text, headers)."""
+    if isinstance(exc, ContractError):
+        return exc.status_code, exc.message, exc.headers
+    if isinstance(exc, exceptions.ParseError):
+        return 400, PARSE_FAILED, {}
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        return 401, UNAUTHORIZED, {}
+    if isinstance(exc, exceptions.Throttled):
+        wait = int(exc.wait or 1)
+        return 429, f"Rate limit exceeded: try again in {wait} seconds", {"Retry-After": str(wait)}
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return 415, "Unsupported Content-Type: send application/json or text/xml", {}
+    if isinstance(exc, exceptions.NotFound):
+        return 404, "Not found", {}
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return 405, f"Method {exc.args[0] if exc.args else ''} not allowed".replace("  ", " "), {}
+    if isinstance(exc, exceptions.PermissionDenied):
+        return 403, "Forbidden", {}
+    if isinstance(exc, exceptions.APIException):
+        return exc.status_code, str(exc.detail), {}
+    if isinstance(exc, (DatabaseError, BrokerError, ConnectionError, TimeoutError)) and not isinstance(
+        exc, IntegrityError
+    ):
+        logger.error("store or broker unavailable: %s", exc, exc_info=exc)
+        return 503, SERVER_FAILURE, {"Retry-After": RETRY_AFTER_SECONDS}
+    logger.error("unexpected failure", exc_info=exc)
+    return 500, SERVER_FAILURE, {}
+
+
+def contract_exception_handler(exc, context):
+    status_code, message, headers = _translate(exc)
+    response = Response(contract_body(message), status=status_code)
+    for name, value in headers.items():
+        response[name] = value
+    if status_code == 401:
+        response["WWW-Authenticate"] = 'Basic realm="smsgateway"'
+    if getattr(exc, "wait", None) and "Retry-After" not in headers:
+        response["Retry-After"] = str(int(exc.wait))
+    return response

@@ -1,0 +1,270 @@
+"""From the parsed tree of a send request to typed message specs, or the CONTRACT's errors.
+
+The tree comes from JSON or XML alike (CONTRACT section 2): one object or a list wherever one
+is allowed, every scalar possibly a string. Nothing here touches the database; the caller says
+which segment ids exist.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import phonenumbers
+from django.conf import settings
+
+from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
+from messaging.models import Channel
+
+from .errors import BOTH_GIVEN, PARSE_FAILED, ContractError, Problem, invalid_format
+
+CHANNELS = {
+    "text": Channel.TEXT,
+    "textsms": Channel.TEXT,
+    "sms": Channel.TEXT,
+    "voice": Channel.VOICE,
+    "voicesms": Channel.VOICE,
+}
+MAX_CONTENT_CHARS = 5000
+PERSONALISATION_TAG = re.compile(r"\[\[[^\[\]]+\]\]")
+
+
+@dataclass
+class RecipientRef:
+    member_id: int | None = None
+    mobile: str | None = None
+
+
+@dataclass
+class MessageSpec:
+    position: int
+    content: str
+    channel: str
+    priority: bool
+    start_at: datetime
+    expires_at: datetime | None
+    voice_on_failure: bool
+    recipients: list[RecipientRef] = field(default_factory=list)
+    criteria: list[str] = field(default_factory=list)
+
+    @property
+    def by_segment(self) -> bool:
+        return bool(self.criteria)
+
+    @property
+    def personalised(self) -> bool:
+        return bool(PERSONALISATION_TAG.search(self.content))
+
+
+class _Invalid(Exception):
+    pass
+
+
+def as_list(value):
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def scalar(value):
+    """A leaf value: XML text with attributes keeps its text under '#text'."""
+    if isinstance(value, dict) and "#text" in value:
+        return value["#text"]
+    return value
+
+
+def parse_bool(value, name, *, required=False, default=False):
+    value = scalar(value)
+    if value is None or value == "":
+        if required:
+            raise _Invalid(f"{name} is required")
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise _Invalid(f"{name} must be true or false")
+
+
+def parse_timestamp(value, name):
+    """'0', absent or empty means unset; else epoch milliseconds or ISO-8601."""
+    value = scalar(value)
+    if value is None or isinstance(value, bool):
+        if value is None:
+            return None
+        raise _Invalid(f"{name} is not a time")
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise _Invalid(f"{name} is not a time")
+    if text in ("", "0"):
+        return None
+    if text.isdigit():
+        millis = int(text)
+        try:
+            return datetime.fromtimestamp(millis / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _Invalid(f"{name} is out of range") from None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _Invalid(f"{name} is not a time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_channel(value):
+    value = scalar(value)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().lower() in CHANNELS:
+        return CHANNELS[value.strip().lower()]
+    raise _Invalid("unknown channel")
+
+
+def parse_mobile(value):
+    value = scalar(value)
+    if not isinstance(value, str) or not value.strip().startswith("+"):
+        raise _Invalid("invalid mobile number")
+    try:
+        number = phonenumbers.parse(value.strip(), None)
+    except phonenumbers.NumberParseException:
+        raise _Invalid("invalid mobile number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise _Invalid("invalid mobile number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_member_id(value):
+    value = scalar(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise _Invalid("invalid recipient id")
+    if not text.isdigit() or len(text) > 18:
+        raise _Invalid("invalid recipient id")
+    return int(text)
+
+
+def flatten_messages(request_node):
+    """Each `message` with the `channel` of the `messages` it stands in."""
+    flat = []
+    for messages in as_list(request_node.get("messages")):
+        if not isinstance(messages, dict):
+            flat.append((messages, None))
+            continue
+        default_channel = messages.get("channel")
+        for message in as_list(messages.get("message")):
+            flat.append((message, default_channel))
+    return flat
+
+
+def normalise_send_request(tree, *, now: datetime, existing_segment_ids: Callable[[set[int]], set[int]]):
+    if not isinstance(tree, dict) or not isinstance(tree.get("smsServiceRequest"), dict):
+        raise ContractError(PARSE_FAILED)
+    flat = flatten_messages(tree["smsServiceRequest"])
+    if not flat:
+        raise invalid_format([Problem("message is required", 1)])
+    if len(flat) > settings.SMS_MAX_MESSAGES:
+        raise invalid_format([Problem(f"more than {settings.SMS_MAX_MESSAGES} messages")])
+
+    problems: list[Problem] = []
+    specs: list[MessageSpec] = []
+    parsed_criteria: list[tuple[int, str, object]] = []
+    recipient_total = 0
+    for position, (message, default_channel) in enumerate(flat, start=1):
+        if not isinstance(message, dict):
+            problems.append(Problem("message must be an object", position))
+            continue
+        recipients = message.get("recipients")
+        recipients_nodes = [r for r in as_list(recipients) if isinstance(r, dict)]
+        recipient_entries = [e for node in recipients_nodes for e in as_list(node.get("recipient"))]
+        segment_entries = [e for node in recipients_nodes for e in as_list(node.get("segment"))]
+        if recipient_entries and segment_entries:
+            raise ContractError(BOTH_GIVEN.format(n=position))
+        spec, message_problems = _normalise_message(message, position, default_channel, now)
+        if not recipient_entries and not segment_entries:
+            message_problems.append("recipients are required")
+        for entry in recipient_entries:
+            try:
+                spec.recipients.append(_recipient_ref(entry))
+            except _Invalid as exc:
+                message_problems.append(str(exc))
+        for entry in segment_entries:
+            criteria = scalar(entry.get("criteria")) if isinstance(entry, dict) else None
+            try:
+                tree_ = parse_criteria(criteria)
+            except CriteriaError:
+                message_problems.append("invalid segment criteria")
+                continue
+            spec.criteria.append(criteria.strip())
+            parsed_criteria.append((position, criteria, tree_))
+        recipient_total += len(recipient_entries)
+        problems.extend(Problem(text, position) for text in dict.fromkeys(message_problems))
+        specs.append(spec)
+
+    if parsed_criteria:
+        wanted = set().union(*(criteria_segment_ids(t) for _, _, t in parsed_criteria))
+        known = existing_segment_ids(wanted)
+        for position, _, tree_ in parsed_criteria:
+            if not criteria_segment_ids(tree_) <= known:
+                problem = Problem("invalid segment criteria", position)
+                if not any(p.position == position and p.text == problem.text for p in problems):
+                    problems.append(problem)
+    if recipient_total > settings.SMS_MAX_RECIPIENTS:
+        problems.append(Problem(f"more than {settings.SMS_MAX_RECIPIENTS} recipients"))
+    if problems:
+        problems.sort(key=lambda p: p.position or 0)
+        raise invalid_format(problems)
+    return specs
+
+
+def _recipient_ref(entry):
+    if not isinstance(entry, dict):
+        raise _Invalid("recipient needs an id or a mobile")
+    if entry.get("id") not in (None, ""):
+        return RecipientRef(member_id=parse_member_id(entry["id"]))
+    if entry.get("mobile") not in (None, ""):
+        return RecipientRef(mobile=parse_mobile(entry["mobile"]))
+    raise _Invalid("recipient needs an id or a mobile")
+
+
+def _normalise_message(message, position, default_channel, now):
+    problems = []
+
+    def attempt(parse, *args, fallback=None, **kwargs):
+        try:
+            return parse(*args, **kwargs)
+        except _Invalid as exc:
+            problems.append(str(exc))
+            return fallback
+
+    priority = attempt(parse_bool, message.get("priorityService"), "priorityService", required=True, fallback=False)
+    start_at = attempt(parse_timestamp, message.get("startTimestamp"), "startTimestamp")
+    expires_at = attempt(parse_timestamp, message.get("expiryTimestamp"), "expiryTimestamp")
+    channel = attempt(parse_channel, message.get("channel"))
+    if channel is None and "unknown channel" not in problems:
+        channel = attempt(parse_channel, default_channel)
+    voice_on_failure = attempt(parse_bool, message.get("sendVoiceSmsOnFailure"), "sendVoiceSmsOnFailure")
+    content = scalar(message.get("content"))
+    if not isinstance(content, str) or not content.strip():
+        problems.append("content is required")
+        content = ""
+    elif len(content) > MAX_CONTENT_CHARS:
+        problems.append(f"content longer than {MAX_CONTENT_CHARS} characters")
+    start = start_at or now
+    if expires_at is not None and expires_at <= start:
+        problems.append("expiryTimestamp is not after startTimestamp")
+    spec = MessageSpec(
+        position=position,
+        content=content,
+        channel=channel or Channel.TEXT,
+        priority=bool(priority),
+        start_at=start,
+        expires_at=expires_at,
+        voice_on_failure=bool(voice_on_failure),
+    )
+    return spec, problems

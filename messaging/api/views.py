@@ -1,0 +1,87 @@
+"""The SMS API. Each view parses, validates, calls one service and renders."""
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from django.utils import timezone
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audiences.selectors import segment_ids_existing
+from messaging import selectors
+from messaging.models import RequestFormat
+from messaging.services import cancel
+from messaging.services.requests import body_digest, sms_request_find_replay, sms_request_submit
+
+from .authentication import PartnerSystem, caller_client
+from .errors import REQUEST_QUEUED, RequestTooLarge, contract_body
+from .normaliser import _Invalid, normalise_send_request, parse_bool
+
+
+def request_body(request) -> bytes:
+    """The raw body, read once; DRF's parsers then read it from memory."""
+    try:
+        return request._request.body
+    except RequestDataTooBig:
+        raise RequestTooLarge(settings.SMS_MAX_BODY_BYTES) from None
+
+
+class SmsSendApi(APIView):
+    """POST /api/v1/message/sms: accept a send request, store it whole, queue it."""
+
+    def post(self, request):
+        body_hash = body_digest(request_body(request))
+        tree = request.data  # parsed before anything else, so that a bad body is a 400 at once
+        client = caller_client(request)
+        idempotency_key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
+        replay = sms_request_find_replay(client=client, idempotency_key=idempotency_key, body_hash=body_hash)
+        if replay is not None:
+            return Response(contract_body(REQUEST_QUEUED, str(replay.request_id)))
+        try:
+            check_user_existence = parse_bool(
+                request.query_params.get("checkUserExistence"), "checkUserExistence", default=True
+            )
+        except _Invalid:
+            check_user_existence = True
+        specs = normalise_send_request(
+            tree, now=timezone.now(), existing_segment_ids=lambda ids: segment_ids_existing(ids=ids)
+        )
+        api_key = request.user.api_key if isinstance(request.user, PartnerSystem) else None
+        result = sms_request_submit(
+            specs=specs,
+            client=client,
+            api_key=api_key,
+            user=None if api_key else request.user,
+            request_format=RequestFormat.XML if "xml" in (request.content_type or "") else RequestFormat.JSON,
+            body_hash=body_hash,
+            idempotency_key=idempotency_key,
+            check_user_existence=check_user_existence,
+        )
+        return Response(contract_body(REQUEST_QUEUED, str(result.request_id)))
+
+
+def _own_request(request, request_id: str):
+    if not request_id.isdigit() or len(request_id) > 19:
+        raise Http404
+    sms_request = selectors.sms_request_for_client(request_id=int(request_id), client=caller_client(request))
+    if sms_request is None:
+        raise Http404
+    return sms_request
+
+
+class SmsRequestDetailApi(APIView):
+    """GET /api/v1/message/sms/{id}: one request's state."""
+
+    def get(self, request, request_id):
+        return Response(selectors.sms_request_summary(sms_request=_own_request(request, request_id)))
+
+
+class SmsRequestCancelApi(APIView):
+    """DELETE /api/v1/messages/sms/{id}: cancel what is not yet sent."""
+
+    def delete(self, request, request_id):
+        sms_request = _own_request(request, request_id)
+        cancelled = cancel.sms_request_cancel(request_id=sms_request.id)
+        return Response(
+            contract_body(f"Cancelled {cancelled} message entries of the Message with ID : {sms_request.id}")
+        )

@@ -1,0 +1,54 @@
+"""What every provider backend takes and returns: plain values, never ORM rows."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class ProviderError(Exception):
+    permanent = False
+
+    def __init__(self, message: str = "", *, code: str = ""):
+        super().__init__(message or code)
+        self.code = code
+
+
+class TransientProviderError(ProviderError):
+    """Worth trying again later: throttled, queue full, timeout, 5xx, dropped bind."""
+
+
+class PermanentProviderError(ProviderError):
+    """Never worth trying again: invalid number, unknown subscriber, refused content."""
+
+    permanent = True
+
+
+@dataclass(frozen=True)
+class OutboundSms:
+    key: int  # the recipient row's id; outcomes are matched by it
+    phone: str
+    text: str
+    channel: str = "text"
+    sender: str = ""
+    encoding: str = "gsm7"
+    priority: bool = False
+    expires_at: datetime | None = None
+
+
+@dataclass
+class SendOutcome:
+    key: int
+    provider_message_id: str = ""
+    error: ProviderError | None = None
+
+
+class BaseSmsBackend:
+    name = "base"
+
+    def __init__(self, **options):
+        self.options = options
+
+    def send_messages(self, messages: list[OutboundSms]) -> list[SendOutcome]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass

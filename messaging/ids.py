@@ -1,0 +1,62 @@
+"""Request ids: 63-bit, time-ordered, unique across processes and machines (Snowflake layout).
+
+41 bits of milliseconds since 2024-01-01, 10 bits of node, 12 bits of sequence. The node comes
+from REQUEST_ID_NODE (give each serving process its own, 0-1023); unset, it is drawn from the
+host name and process id. The request table's primary key guards against the rare clash.
+"""
+
+import os
+import socket
+import threading
+import time
+import zlib
+
+EPOCH_MS = 1704067200000
+NODE_BITS = 10
+SEQUENCE_BITS = 12
+MAX_NODE = (1 << NODE_BITS) - 1
+MAX_SEQUENCE = (1 << SEQUENCE_BITS) - 1
+
+
+def default_node() -> int:
+    return zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode()) & MAX_NODE
+
+
+class SnowflakeGenerator:
+    def __init__(self, node: int):
+        if not 0 <= node <= MAX_NODE:
+            raise ValueError(f"node must be within 0..{MAX_NODE}")
+        self.node = node
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._sequence = 0
+
+    def next_id(self) -> int:
+        with self._lock:
+            now = int(time.time() * 1000)
+            if now < self._last_ms:
+                now = self._last_ms  # the clock went back: stay on the last millisecond
+            if now == self._last_ms:
+                self._sequence = (self._sequence + 1) & MAX_SEQUENCE
+                if self._sequence == 0:
+                    while now <= self._last_ms:
+                        now = int(time.time() * 1000)
+            else:
+                self._sequence = 0
+            self._last_ms = now
+            return ((now - EPOCH_MS) << (NODE_BITS + SEQUENCE_BITS)) | (self.node << SEQUENCE_BITS) | self._sequence
+
+
+_generator = None
+_generator_pid = None
+
+
+def next_request_id() -> int:
+    global _generator, _generator_pid
+    if _generator is None or _generator_pid != os.getpid():
+        from django.conf import settings
+
+        node = settings.REQUEST_ID_NODE
+        _generator = SnowflakeGenerator(node if node >= 0 else default_node())
+        _generator_pid = os.getpid()
+    return _generator.next_id()

@@ -1,0 +1,186 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RequestFormat(models.TextChoices):
+    JSON = "json", "JSON"
+    XML = "xml", "XML"
+
+
+class Channel(models.TextChoices):
+    TEXT = "text", "Text SMS"
+    VOICE = "voice", "Voice SMS"
+
+
+class Encoding(models.TextChoices):
+    GSM7 = "gsm7", "GSM 03.38"
+    UCS2 = "ucs2", "UCS-2"
+
+
+class RecipientState(models.TextChoices):
+    INITIAL = "initial", "initial"
+    SUBMITTED = "submitted", "submitted"
+    DELIVERED = "delivered", "delivered"
+    UNDELIVERED = "undelivered", "undelivered"
+    REJECTED = "rejected", "rejected"
+    CANCELLED = "cancelled", "cancelled"
+    EXPIRED = "expired", "expired"
+    NOT_ATTEMPTED = "not attempted", "not attempted"
+
+
+FINAL_STATES = frozenset(
+    {
+        RecipientState.DELIVERED,
+        RecipientState.UNDELIVERED,
+        RecipientState.REJECTED,
+        RecipientState.CANCELLED,
+        RecipientState.EXPIRED,
+        RecipientState.NOT_ATTEMPTED,
+    }
+)
+
+
+class ApiKey(models.Model):
+    """A partner system's key. Only its hash is stored; the prefix finds the row."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    rate_limit_per_minute = models.PositiveIntegerField(default=0, help_text="0 takes the gateway default.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+
+class SmsRequest(models.Model):
+    """One accepted POST /api/v1/message/sms. Its id is the request id given to the partner."""
+
+    id = models.BigIntegerField(primary_key=True)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="requests")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="sms_requests"
+    )
+    format = models.CharField(max_length=8, choices=RequestFormat.choices)
+    body_hash = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    client = models.CharField(max_length=64, help_text="Who sent it: key:<id> or user:<id>.")
+    check_user_existence = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "SMS request"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="sms_request_idempotency_unique",
+            )
+        ]
+
+    def __str__(self):
+        return str(self.id)
+
+
+class SmsMessage(models.Model):
+    """One `message` of a request: its content, channel and timing."""
+
+    request = models.ForeignKey(SmsRequest, on_delete=models.CASCADE, related_name="messages")
+    position = models.PositiveIntegerField(help_text="1-based place of the message in the request.")
+    content = models.TextField()
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.TEXT)
+    priority = models.BooleanField(default=False)
+    start_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    voice_on_failure = models.BooleanField(default=False)
+    encoding = models.CharField(max_length=8, choices=Encoding.choices)
+    parts = models.PositiveIntegerField()
+    personalised = models.BooleanField(default=False)
+    criteria = models.JSONField(default=list, blank=True, help_text="Segment criteria, OR-ed.")
+    expected_total = models.PositiveIntegerField(null=True, blank=True)
+    expanded_count = models.PositiveIntegerField(default=0)
+    expansion_done = models.BooleanField(default=True)
+    expansion_cursor = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["request", "position"], name="sms_message_position_unique")]
+        indexes = [models.Index(fields=["expansion_done"], condition=Q(expansion_done=False), name="msg_expanding")]
+
+    def __str__(self):
+        return f"{self.request_id}#{self.position}"
+
+
+class Recipient(models.Model):
+    """One phone number of one message: the unit that is queued, sent and tracked."""
+
+    message = models.ForeignKey(SmsMessage, on_delete=models.CASCADE, related_name="recipients")
+    member = models.ForeignKey(
+        "audiences.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="recipients"
+    )
+    phone = models.CharField(max_length=20)
+    content = models.TextField(blank=True, default="", help_text="Personalised text; empty means the message's.")
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.TEXT)
+    state = models.CharField(max_length=16, choices=RecipientState.choices, default=RecipientState.INITIAL)
+    priority = models.BooleanField(default=False)
+    due_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    outcome_unknown = models.BooleanField(
+        default=False, help_text="A submit whose outcome was never learned; it was sent again."
+    )
+    provider = models.CharField(max_length=100, blank=True, default="")
+    provider_message_id = models.CharField(max_length=100, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error = models.CharField(max_length=500, blank=True, default="")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    final_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "phone"], name="recipient_message_phone_unique")]
+        indexes = [
+            # The queue: what waits to be sent, priority first, then by due time.
+            models.Index(
+                fields=["-priority", "due_at", "id"],
+                condition=Q(state="initial"),
+                name="recipient_queue",
+            ),
+            models.Index(fields=["provider_message_id"], name="recipient_provider_msg_id"),
+            models.Index(fields=["phone"], name="recipient_phone"),
+        ]
+
+    def __str__(self):
+        return f"{self.phone} [{self.state}]"
+
+
+class RecipientEvent(models.Model):
+    """The history of one recipient's states, with the provider's id and error."""
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="events")
+    state = models.CharField(max_length=16, choices=RecipientState.choices)
+    at = models.DateTimeField()
+    provider_message_id = models.CharField(max_length=100, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    detail = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["recipient_id", "at", "id"]
+        indexes = [models.Index(fields=["recipient", "at"], name="recipient_event_at")]
+
+    def __str__(self):
+        return f"{self.recipient_id} {self.state} {self.at:%Y-%m-%d %H:%M:%S}"

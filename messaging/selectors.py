@@ -1,0 +1,60 @@
+from django.db.models import Count, Max, Min
+
+from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
+
+
+def sms_request_for_client(*, request_id: int, client: str) -> SmsRequest | None:
+    """A caller sees only its own requests; gateway staff users see all."""
+    sms_request = SmsRequest.objects.filter(id=request_id).first()
+    if sms_request is None:
+        return None
+    if sms_request.client == client or client_is_staff(client):
+        return sms_request
+    return None
+
+
+def client_is_staff(client: str) -> bool:
+    if not client.startswith("user:"):
+        return False
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk=client.removeprefix("user:"), is_staff=True).exists()
+
+
+def state_counts(recipients) -> dict[str, int]:
+    counts = {state.value: 0 for state in RecipientState}
+    for row in recipients.values("state").annotate(n=Count("id")).order_by():
+        counts[row["state"]] = row["n"]
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def sms_request_summary(*, sms_request: SmsRequest) -> dict:
+    messages = []
+    for message in SmsMessage.objects.filter(request=sms_request).order_by("position"):
+        recipients = Recipient.objects.filter(message=message)
+        times = recipients.aggregate(first_submitted=Min("submitted_at"), last_final=Max("final_at"))
+        messages.append(
+            {
+                "position": message.position,
+                "channel": message.channel,
+                "priorityService": message.priority,
+                "startTimestamp": message.start_at.isoformat(),
+                "expiryTimestamp": message.expires_at.isoformat() if message.expires_at else None,
+                "encoding": message.encoding,
+                "parts": message.parts,
+                "expanding": not message.expansion_done,
+                "expandedCount": message.expanded_count,
+                "expectedTotal": message.expected_total,
+                "counts": state_counts(recipients),
+                "firstSubmitted": times["first_submitted"].isoformat() if times["first_submitted"] else None,
+                "lastFinal": times["last_final"].isoformat() if times["last_final"] else None,
+            }
+        )
+    return {
+        "id": str(sms_request.id),
+        "createdAt": sms_request.created_at.isoformat(),
+        "format": sms_request.format,
+        "counts": state_counts(Recipient.objects.filter(message__request=sms_request)),
+        "messages": messages,
+    }

@@ -1,0 +1,173 @@
+"""Accepting a send request: stored whole in one transaction, woken up after commit."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audiences.models import Member
+from audiences.selectors import member_reachable, members_by_ids, members_by_mobiles
+from messaging.api.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError
+from messaging.api.normaliser import MessageSpec
+from messaging.ids import next_request_id
+from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
+from messaging.personalise import member_values, render
+from messaging.text import text_layout
+
+from . import wakeups
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    request_id: int
+    replayed: bool = False
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def sms_request_find_replay(*, client: str, idempotency_key: str | None, body_hash: str) -> SubmitResult | None:
+    """The first answer to a repeated Idempotency-Key, or a 409 when the body differs."""
+    if not idempotency_key:
+        return None
+    since = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_WINDOW_HOURS)
+    earlier = (
+        SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key, created_at__gte=since)
+        .only("id", "body_hash")
+        .first()
+    )
+    if earlier is None:
+        return None
+    if earlier.body_hash != body_hash:
+        raise ContractError(IDEMPOTENCY_CONFLICT, status_code=409)
+    return SubmitResult(request_id=earlier.id, replayed=True)
+
+
+def sms_request_submit(
+    *,
+    specs: list[MessageSpec],
+    client: str,
+    api_key=None,
+    user=None,
+    request_format: str,
+    body_hash: str,
+    idempotency_key: str | None = None,
+    check_user_existence: bool = True,
+) -> SubmitResult:
+    for _ in range(3):
+        try:
+            request = _store(
+                specs=specs,
+                client=client,
+                api_key=api_key,
+                user=user,
+                request_format=request_format,
+                body_hash=body_hash,
+                idempotency_key=idempotency_key,
+                check_user_existence=check_user_existence,
+            )
+            return SubmitResult(request_id=request.id)
+        except IntegrityError:
+            # Either the same Idempotency-Key raced us, or (rarely) two nodes drew one id.
+            replay = sms_request_find_replay(client=client, idempotency_key=idempotency_key, body_hash=body_hash)
+            if replay is not None:
+                return replay
+    raise IntegrityError("could not store the request")
+
+
+@transaction.atomic
+def _store(*, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence):
+    now = timezone.now()
+    if idempotency_key:
+        # A key older than the window may be used afresh.
+        SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key).update(idempotency_key=None)
+    request = SmsRequest.objects.create(
+        id=next_request_id(),
+        api_key=api_key,
+        user=user,
+        format=request_format,
+        body_hash=body_hash,
+        idempotency_key=idempotency_key or None,
+        client=client,
+        check_user_existence=check_user_existence,
+    )
+    listed = [spec for spec in specs if not spec.by_segment]
+    by_id = members_by_ids(ids=[r.member_id for s in listed for r in s.recipients if r.member_id is not None])
+    by_mobile = members_by_mobiles(mobiles=[r.mobile for s in listed for r in s.recipients if r.mobile])
+    messages = []
+    for spec in specs:
+        layout = text_layout(spec.content)
+        messages.append(
+            SmsMessage(
+                request=request,
+                position=spec.position,
+                content=spec.content,
+                channel=spec.channel,
+                priority=spec.priority,
+                start_at=spec.start_at,
+                expires_at=spec.expires_at,
+                voice_on_failure=spec.voice_on_failure,
+                encoding=layout.encoding,
+                parts=layout.parts,
+                personalised=spec.personalised,
+                criteria=spec.criteria,
+                expansion_done=not spec.by_segment,
+            )
+        )
+    SmsMessage.objects.bulk_create(messages)
+    if not all(message.pk for message in messages):  # backends that return no ids
+        messages = list(SmsMessage.objects.filter(request=request).order_by("position"))
+    recipients = []
+    for spec, message in zip(specs, messages, strict=True):
+        if spec.by_segment:
+            continue
+        rows = _listed_recipients(spec, message, by_id, by_mobile, check_user_existence, now)
+        if not any(row.state == RecipientState.INITIAL for row in rows):
+            raise ContractError(NO_ACTIVE_MEMBERS)
+        recipients.extend(rows)
+    Recipient.objects.bulk_create(recipients, batch_size=2000)
+
+    expand = [m.pk for m in messages if not m.expansion_done]
+    priority = any(m.priority for m in messages)
+    transaction.on_commit(lambda: wakeups.request_accepted(expand_message_ids=expand, priority=priority))
+    return request
+
+
+def _listed_recipients(spec, message, by_id, by_mobile, check_user_existence, now):
+    rows: dict[str, Recipient] = {}
+    for ref in spec.recipients:
+        member: Member | None
+        if ref.member_id is not None:
+            member = by_id.get(ref.member_id)
+            if member is None or not member.mobile:
+                continue
+            phone = member.mobile
+            reachable = member_reachable(member, channel=spec.channel)
+        else:
+            phone = ref.mobile
+            member = by_mobile.get(phone)
+            reachable = member_reachable(member, channel=spec.channel) if member else not check_user_existence
+        if phone in rows:
+            continue
+        state = RecipientState.INITIAL if reachable else RecipientState.NOT_ATTEMPTED
+        content = ""
+        if spec.personalised:
+            content = render(spec.content, member_values(member) if member else {"mobile": phone})
+        rows[phone] = Recipient(
+            message=message,
+            member=member,
+            phone=phone,
+            content=content,
+            channel=spec.channel,
+            state=state,
+            priority=spec.priority,
+            due_at=spec.start_at,
+            expires_at=spec.expires_at,
+            final_at=None if reachable else now,
+            error="" if reachable else ("not an audience member" if member is None else "inactive or opted out"),
+        )
+    return list(rows.values())
