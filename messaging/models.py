@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -48,6 +50,13 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
     rate_limit_per_minute = models.PositiveIntegerField(default=0, help_text="0 takes the gateway default.")
+    daily_quota_parts = models.PositiveIntegerField(default=0, help_text="Message parts a day; 0 is unlimited.")
+    allowed_countries = models.JSONField(
+        default=list, blank=True, help_text='ISO 3166 region codes it may send to, e.g. ["US", "KE"]; empty: any.'
+    )
+    quiet_hours_enabled = models.BooleanField(default=False)
+    quiet_hours_start = models.TimeField(default=datetime.time(21, 0), help_text="Recipient's local time.")
+    quiet_hours_end = models.TimeField(default=datetime.time(8, 0), help_text="Recipient's local time.")
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -61,6 +70,34 @@ class ApiKey(models.Model):
     @property
     def is_active(self):
         return self.revoked_at is None
+
+
+class ProviderKind(models.TextChoices):
+    SMPP = "SMPP", "SMPP 3.4"
+    TWILIO = "TWILIO", "Twilio"
+    NEXMO = "NEXMO", "Vonage (Nexmo)"
+    CONSOLE = "CONSOLE", "Console"
+
+
+class Provider(models.Model):
+    """A carrier or aggregator that SMS are handed to, configured as CONTRACT section 8 gives it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=ProviderKind.choices)
+    enabled = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=1, help_text="Failover order, lowest first.")
+    properties = models.JSONField(default=dict, blank=True, help_text="The CONTRACT's key/value properties.")
+    quiet_hours_enabled = models.BooleanField(default=False)
+    quiet_hours_start = models.TimeField(default=datetime.time(21, 0))
+    quiet_hours_end = models.TimeField(default=datetime.time(8, 0))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.kind})"
 
 
 class SmsRequest(models.Model):
@@ -130,6 +167,14 @@ class Recipient(models.Model):
         "audiences.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="recipients"
     )
     phone = models.CharField(max_length=20)
+    resend_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attempts_after",
+        help_text="The recipient row this one sends again (a resend, or the voice fallback of a text).",
+    )
     content = models.TextField(blank=True, default="", help_text="Personalised text; empty means the message's.")
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.TEXT)
     state = models.CharField(max_length=16, choices=RecipientState.choices, default=RecipientState.INITIAL)
@@ -152,7 +197,12 @@ class Recipient(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["message", "phone"], name="recipient_message_phone_unique")]
+        constraints = [
+            # One original row per phone and message; resends and voice fallbacks link to it.
+            models.UniqueConstraint(
+                fields=["message", "phone"], condition=Q(resend_of__isnull=True), name="recipient_message_phone_unique"
+            )
+        ]
         indexes = [
             # The queue: what waits to be sent, priority first, then by due time.
             models.Index(

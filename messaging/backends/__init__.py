@@ -10,6 +10,7 @@ from .base import (
     OutboundSms,
     PermanentProviderError,
     ProviderError,
+    Receipt,
     SendOutcome,
     TransientProviderError,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "OutboundSms",
     "PermanentProviderError",
     "ProviderError",
+    "Receipt",
     "SendOutcome",
     "TransientProviderError",
     "get_backend",

@@ -41,10 +41,26 @@ class SendOutcome:
     error: ProviderError | None = None
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """A delivery receipt as the provider reported it; matched to a recipient by the service."""
+
+    provider_message_id: str
+    delivered: bool
+    status: str = ""  # the provider's own word: DELIVRD, UNDELIV, delivered, failed, ...
+    error_code: str = ""
+    provider: str = ""
+    at: datetime | None = None
+
+
 class BaseSmsBackend:
+    """Constructed with the provider's options; `receipt_sink` takes receipts that arrive on the
+    backend's own connection (SMPP deliver_sm), as a list of Receipt."""
+
     name = "base"
 
-    def __init__(self, **options):
+    def __init__(self, *, receipt_sink=None, **options):
+        self.receipt_sink = receipt_sink
         self.options = options
 
     def send_messages(self, messages: list[OutboundSms]) -> list[SendOutcome]:

@@ -73,7 +73,7 @@ def _insert_recipients(message: SmsMessage, members) -> int:
         SELECT %s, audience.id, audience.mobile, '', %s, 'initial', %s, %s, %s,
                0, %s, '', '', '', '', %s, %s
         FROM ({sql}) AS audience
-        ON CONFLICT (message_id, phone) DO NOTHING
+        ON CONFLICT (message_id, phone) WHERE resend_of_id IS NULL DO NOTHING
     """
     moment = connection.ops.adapt_datetimefield_value
     head = [
