@@ -140,6 +140,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = SMS_MAX_BODY_BYTES
 
 # Dispatch.
 SMS_BACKEND = env.str("SMS_BACKEND", default="messaging.backends.console.ConsoleBackend")
+# Options for SMS_BACKEND as JSON, e.g. {"host": "127.0.0.1", "port": 2775, "system_id": "gw"}.
+SMS_BACKEND_OPTIONS = env.json("SMS_BACKEND_OPTIONS", default={})
 SMS_DEFAULT_SENDER = env.str("SMS_DEFAULT_SENDER", default="SMSGW")
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=500)
 DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=120)

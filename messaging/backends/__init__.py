@@ -33,5 +33,5 @@ def get_backend(path: str | None = None) -> BaseSmsBackend:
     path = path or settings.SMS_BACKEND
     key = (os.getpid(), path)
     if key not in _backends:
-        _backends[key] = import_string(path)()
+        _backends[key] = import_string(path)(**settings.SMS_BACKEND_OPTIONS)
     return _backends[key]
