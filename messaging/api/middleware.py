@@ -6,16 +6,17 @@ from django.conf import settings
 from django.http import HttpResponse
 
 from .errors import contract_body
-from .negotiation import wants_xml
+from .negotiation import wants_xml, xml_media_type
 from .renderers import SmsXMLRenderer
 
 
 def contract_response(request, status_code, message, headers=None):
-    if wants_xml(request.META.get("CONTENT_TYPE"), request.META.get("HTTP_ACCEPT")):
+    request_type, accept = request.META.get("CONTENT_TYPE"), request.META.get("HTTP_ACCEPT")
+    if wants_xml(request_type, accept):
         body = SmsXMLRenderer().render(
             contract_body(message), renderer_context={"response": HttpResponse(status=status_code)}
         )
-        content_type = "application/xml"
+        content_type = f"{xml_media_type(request_type, accept)}; charset=utf-8"
     else:
         body = json.dumps(contract_body(message)).encode()
         content_type = "application/json"

@@ -12,6 +12,15 @@ def wants_xml(content_type, accept):
     return "xml" in (content_type or "").lower()
 
 
+def xml_media_type(content_type, accept):
+    """text/xml or application/xml: the one Accept names, else the one the request came in."""
+    accept = (accept or "").lower()
+    for media_type in ("text/xml", "application/xml"):
+        if media_type in accept:
+            return media_type
+    return "text/xml" if "text/xml" in (content_type or "").lower() else "application/xml"
+
+
 class RequestFormatNegotiation(BaseContentNegotiation):
     def select_parser(self, request, parsers):
         content_type = (request.content_type or "").split(";", 1)[0].strip().lower()
@@ -21,11 +30,14 @@ class RequestFormatNegotiation(BaseContentNegotiation):
         return None
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        xml = wants_xml(request.META.get("CONTENT_TYPE"), request.META.get("HTTP_ACCEPT"))
+        from .renderers import SmsTextXMLRenderer
+
+        content_type = request.META.get("CONTENT_TYPE")
+        accept = request.META.get("HTTP_ACCEPT")
+        xml = wants_xml(content_type, accept)
         for renderer in renderers:
             if (renderer.format == "xml") == xml:
-                media_type = renderer.media_type
-                if xml and "text/xml" in (request.META.get("CONTENT_TYPE") or "").lower():
-                    media_type = "text/xml"
-                return renderer, media_type
+                if xml and xml_media_type(content_type, accept) == "text/xml":
+                    renderer = SmsTextXMLRenderer()
+                return renderer, renderer.media_type
         return renderers[0], renderers[0].media_type
