@@ -189,6 +189,13 @@ class Recipient(models.Model):
     )
     provider = models.CharField(max_length=100, blank=True, default="")
     provider_message_id = models.CharField(max_length=100, blank=True, default="")
+    provider_ref = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The provider's id in one canonical form (lower case, no leading zeros), for receipts.",
+    )
     error_code = models.CharField(max_length=64, blank=True, default="")
     error = models.CharField(max_length=500, blank=True, default="")
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -211,6 +218,7 @@ class Recipient(models.Model):
                 name="recipient_queue",
             ),
             models.Index(fields=["provider_message_id"], name="recipient_provider_msg_id"),
+            models.Index(fields=["provider_ref"], name="recipient_provider_ref"),
             models.Index(fields=["phone"], name="recipient_phone"),
         ]
 
@@ -234,3 +242,20 @@ class RecipientEvent(models.Model):
 
     def __str__(self):
         return f"{self.recipient_id} {self.state} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class PendingReceipt(models.Model):
+    """A delivery receipt that matched no recipient yet (it can overtake the submit's record);
+    matching is tried again for a while."""
+
+    provider = models.CharField(max_length=100, blank=True, default="")
+    provider_ref = models.CharField(max_length=100, db_index=True)
+    provider_message_id = models.CharField(max_length=100)
+    delivered = models.BooleanField()
+    status = models.CharField(max_length=32, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    reported_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.provider} {self.provider_message_id} {self.status}"
