@@ -124,9 +124,9 @@ def _local_name(tag):
 def element_to_tree(element):
     """Attributes and child elements alike become keys; repeated elements become lists."""
     children = list(element)
-    text = (element.text or "").strip()
     if not children and not element.attrib:
-        return text
+        return element.text or ""  # a leaf keeps its text as written, spaces and all
+    text = (element.text or "").strip()
     node = {}
     repeated = set()
     for name, value in element.attrib.items():
