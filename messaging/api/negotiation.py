@@ -15,9 +15,9 @@ def wants_xml(content_type, accept):
 def xml_media_type(content_type, accept):
     """text/xml or application/xml: the one Accept names, else the one the request came in."""
     accept = (accept or "").lower()
-    for media_type in ("text/xml", "application/xml"):
-        if media_type in accept:
-            return media_type
+    named = [media_type for media_type in ("text/xml", "application/xml") if media_type in accept]
+    if len(named) == 1 and "json" not in accept:
+        return named[0]
     return "text/xml" if "text/xml" in (content_type or "").lower() else "application/xml"
 
 

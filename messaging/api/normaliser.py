@@ -95,6 +95,8 @@ def parse_timestamp(value, name):
         raise _Invalid(f"{name} is not a time")
     if isinstance(value, int):
         text = str(value)
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))
     elif isinstance(value, str):
         text = value.strip()
     else:
@@ -250,6 +252,8 @@ def _normalise_message(message, position, default_channel, now):
         channel = attempt(parse_channel, default_channel)
     voice_on_failure = attempt(parse_bool, message.get("sendVoiceSmsOnFailure"), "sendVoiceSmsOnFailure")
     content = scalar(message.get("content"))
+    if isinstance(content, (int, float)) and not isinstance(content, bool):
+        content = str(content)  # a number where a text was meant: sent as written
     if not isinstance(content, str) or not content.strip():
         problems.append("content is required")
         content = ""

@@ -20,8 +20,9 @@ from rest_framework.parsers import BaseParser
 
 from .errors import RequestTooLarge
 
-# A string literal (kept as it is) or a comma that only closing brackets follow (dropped).
-_TRAILING_COMMA = re.compile(r'("(?:[^"\\]|\\.)*")|,(\s*[}\]])')
+# A string literal (kept as it is), or a comma that ends a value and that only closing brackets
+# follow (dropped): `"a",}` and `1,]` lose their comma, `{,}` and `[,]` stay invalid.
+_TRAILING_COMMA = re.compile(r'("(?:[^"\\]|\\.)*")|(?<=[\]}"\w.])(\s*),(\s*[}\]])')
 
 
 def read_capped(stream, limit=None):
@@ -55,7 +56,7 @@ def decode_body(body, charset):
 
 
 def strip_trailing_commas(text):
-    return _TRAILING_COMMA.sub(lambda m: m.group(1) or m.group(2), text)
+    return _TRAILING_COMMA.sub(lambda m: m.group(1) or m.group(2) + m.group(3), text)
 
 
 def _reject_constant(name):
