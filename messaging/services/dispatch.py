@@ -17,11 +17,15 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from messaging.backends import OutboundSms, SendOutcome, get_backend
-from messaging.models import Recipient, RecipientEvent, RecipientState
+from messaging.backends import OutboundSms, PermanentProviderError, ProviderError, SendOutcome, TransientProviderError
+from messaging.models import Channel, PendingReceipt, Recipient, RecipientEvent, RecipientState
 from messaging.personalise import member_values, render
 from messaging.text import text_layout
 
+from . import providers
+from .providers import Route
+from .quiet_hours import quiet_hours_opening
+from .receipts import pending_receipts_match, provider_ref_of
 from .states import recipients_transition
 
 logger = logging.getLogger(__name__)
@@ -29,6 +33,8 @@ logger = logging.getLogger(__name__)
 RETRY_BASE_SECONDS = 5
 RETRY_CAP_SECONDS = 600
 MAX_ATTEMPTS = 12
+# Error codes that say the provider itself is unreachable, not that one message failed.
+PROVIDER_DOWN_CODES = frozenset({"connect", "bind", "auth", "unavailable"})
 
 
 @dataclass
@@ -66,7 +72,9 @@ def recipients_claim(*, batch_size: int, now: datetime | None = None) -> list[Re
             outcome_unknown=Case(When(lease_token__isnull=False, then=Value(True)), default=F("outcome_unknown")),
         )
     return list(
-        Recipient.objects.filter(lease_token=token).select_related("message", "member").order_by("-priority", "id")
+        Recipient.objects.filter(lease_token=token)
+        .select_related("message", "message__request__api_key", "member")
+        .order_by("-priority", "id")
     )
 
 
@@ -78,7 +86,7 @@ def recipients_expire_due(*, now: datetime | None = None) -> int:
     )
 
 
-def outbound_for(recipient: Recipient) -> OutboundSms:
+def outbound_for(recipient: Recipient, *, sender: str = "") -> OutboundSms:
     message = recipient.message
     text = recipient.content or message.content
     if message.personalised and not recipient.content:
@@ -89,7 +97,7 @@ def outbound_for(recipient: Recipient) -> OutboundSms:
         phone=recipient.phone,
         text=text,
         channel=recipient.channel,
-        sender=settings.SMS_DEFAULT_SENDER,
+        sender=sender or settings.SMS_DEFAULT_SENDER,
         encoding=text_layout(text).encoding if text is not message.content else message.encoding,
         priority=recipient.priority,
         expires_at=recipient.expires_at,
@@ -116,7 +124,8 @@ def outcomes_record(*, claimed: list[Recipient], outcomes: list[SendOutcome], pr
         if outcome.error is None:
             recipient.state = RecipientState.SUBMITTED
             recipient.provider = provider
-            recipient.provider_message_id = outcome.provider_message_id
+            recipient.provider_message_id = outcome.provider_message_id[:100]
+            recipient.provider_ref = provider_ref_of(outcome.provider_message_id)[:100]
             recipient.submitted_at = now
             recipient.lease_token = None
             recipient.lease_until = None
@@ -128,7 +137,7 @@ def outcomes_record(*, claimed: list[Recipient], outcomes: list[SendOutcome], pr
                     recipient_id=recipient.pk,
                     state=RecipientState.SUBMITTED,
                     at=now,
-                    provider_message_id=outcome.provider_message_id,
+                    provider_message_id=outcome.provider_message_id[:100],
                 )
             )
         elif outcome.error.permanent:
@@ -146,12 +155,17 @@ def outcomes_record(*, claimed: list[Recipient], outcomes: list[SendOutcome], pr
             recipient.error_code = outcome.error.code[:64]
             recipient.error = str(outcome.error)[:500]
             recipient.provider = provider
+            # A timeout after the request left: the provider may have it. Recorded, then sent again.
+            recipient.outcome_unknown = recipient.outcome_unknown or bool(
+                getattr(outcome.error, "outcome_unknown", False)
+            )
             retried.append(recipient)
     with transaction.atomic():
         fields = [
             "state",
             "provider",
             "provider_message_id",
+            "provider_ref",
             "submitted_at",
             "lease_token",
             "lease_until",
@@ -168,11 +182,21 @@ def outcomes_record(*, claimed: list[Recipient], outcomes: list[SendOutcome], pr
         if retried:
             token_rows.bulk_update(
                 retried,
-                ["due_at", "lease_token", "lease_until", "error_code", "error", "provider", "updated_at"],
+                [
+                    "due_at",
+                    "lease_token",
+                    "lease_until",
+                    "error_code",
+                    "error",
+                    "provider",
+                    "outcome_unknown",
+                    "updated_at",
+                ],
                 batch_size=1000,
             )
+    rejected_ids = []
     for recipient, error in rejected:
-        recipients_transition(
+        rejected_ids += [recipient.pk] * recipients_transition(
             recipient_ids=[recipient.pk],
             to_state=RecipientState.REJECTED,
             at=now,
@@ -187,6 +211,12 @@ def outcomes_record(*, claimed: list[Recipient], outcomes: list[SendOutcome], pr
             error_code=error.code,
             detail=f"gave up: {error}",
         )
+    if rejected_ids:
+        from .voice import recipients_fall_back_to_voice
+
+        recipients_fall_back_to_voice(recipient_ids=rejected_ids)
+    if submitted and PendingReceipt.objects.exists():
+        pending_receipts_match(provider_refs=[recipient.provider_ref for recipient in submitted])
     report.submitted = len(submitted)
     report.rejected = len(rejected)
     report.retried = len(retried)
@@ -194,14 +224,140 @@ def outcomes_record(*, claimed: list[Recipient], outcomes: list[SendOutcome], pr
     return report
 
 
+def _report_add(total: DispatchReport, part: DispatchReport) -> None:
+    total.submitted += part.submitted
+    total.rejected += part.rejected
+    total.retried += part.retried
+    total.expired += part.expired
+
+
+def recipients_hold_for_quiet_hours(
+    *, claimed: list[Recipient], route: Route | None, now: datetime | None = None
+) -> list[Recipient]:
+    """Give back the non-priority rows due inside their quiet hours, due again when the window
+    opens (or expired, when they would expire first); returns the rows to send now."""
+    now = now or timezone.now()
+    send_now, held, expire = [], [], []
+    for recipient in claimed:
+        api_key = recipient.message.request.api_key
+        window = None
+        if api_key is not None and api_key.quiet_hours_enabled:
+            window = (api_key.quiet_hours_start, api_key.quiet_hours_end)
+        elif route is not None and route.quiet_hours:
+            window = route.quiet_hours
+        if recipient.priority or window is None:
+            send_now.append(recipient)
+            continue
+        opening = quiet_hours_opening(phone=recipient.phone, now=now, window=window)
+        if opening <= now:
+            send_now.append(recipient)
+        elif recipient.expires_at is not None and recipient.expires_at <= opening:
+            expire.append(recipient.pk)
+        else:
+            recipient.due_at = opening
+            held.append(recipient)
+    if held:
+        with transaction.atomic():
+            for recipient in held:
+                Recipient.objects.filter(pk=recipient.pk, lease_token=recipient.lease_token).update(
+                    due_at=recipient.due_at,
+                    lease_token=None,
+                    lease_until=None,
+                    attempts=F("attempts") - 1,
+                    updated_at=now,
+                )
+    if expire:
+        recipients_transition(
+            recipient_ids=expire, to_state=RecipientState.EXPIRED, at=now, detail="would expire in quiet hours"
+        )
+    return send_now
+
+
+def recipient_parts(recipient: Recipient) -> int:
+    if recipient.content and recipient.content != recipient.message.content:
+        return text_layout(recipient.content).parts
+    return recipient.message.parts or 1
+
+
+def _throttle(route: Route, parts: int) -> None:
+    """Wait for the provider's parts-per-second budget, shared by every worker."""
+    if route.throughput <= 0 or route.provider_id is None:
+        return
+    from messaging import throttle
+
+    throttle.throttle_acquire(provider=route.name, rate=route.throughput, parts=parts)
+
+
+def _provider_down(outcomes: list[SendOutcome]) -> bool:
+    return bool(outcomes) and all(
+        outcome.error is not None and not outcome.error.permanent and outcome.error.code in PROVIDER_DOWN_CODES
+        for outcome in outcomes
+    )
+
+
+def _send_by_routes(recipients: list[Recipient], routes: list[Route]) -> DispatchReport:
+    """Hand the rows to the first route that takes them; a route that is down passes them on."""
+    total = DispatchReport()
+    pending = recipients
+    last_error: ProviderError | None = None
+    last_route = routes[-1].name if routes else ""
+    for route in routes:
+        if not pending:
+            break
+        _throttle(route, sum(recipient_parts(recipient) for recipient in pending))
+        try:
+            outcomes = route.backend.send_messages([outbound_for(r, sender=route.sender) for r in pending])
+        except TransientProviderError as error:
+            if route.provider_id is not None:
+                providers.provider_circuit_open(name=route.name)
+            last_error, last_route = error, route.name
+            continue
+        except PermanentProviderError as error:
+            outcomes = [SendOutcome(key=r.pk, error=error) for r in pending]
+        except Exception:
+            # Nobody knows what the provider got: the rows stay leased and come back as outcome unknown.
+            logger.exception("provider %s failed while sending %d messages", route.name, len(pending))
+            return total
+        if _provider_down(outcomes) and route is not routes[-1]:
+            providers.provider_circuit_open(name=route.name)
+            last_error, last_route = outcomes[0].error, route.name
+            continue
+        _report_add(total, outcomes_record(claimed=pending, outcomes=outcomes, provider=route.name))
+        pending = []
+    if pending:
+        error = last_error or TransientProviderError("no provider available", code="unavailable")
+        outcomes = [SendOutcome(key=r.pk, error=error) for r in pending]
+        _report_add(total, outcomes_record(claimed=pending, outcomes=outcomes, provider=last_route))
+    return total
+
+
 def dispatch_batch(*, batch_size: int | None = None) -> DispatchReport:
-    claimed = recipients_claim(batch_size=batch_size or settings.DISPATCH_BATCH_SIZE)
+    routes = providers.routes_active()
+    live = [route for route in routes if not providers.provider_circuit_is_open(name=route.name)]
+    if not live:
+        return DispatchReport()
+    size = batch_size or settings.DISPATCH_BATCH_SIZE
+    if live[0].throughput > 0:
+        # No larger than the provider takes in about two seconds, so priority rows overtake soon.
+        size = min(size, max(1, int(live[0].throughput * 2)))
+    claimed = recipients_claim(batch_size=size)
     if not claimed:
         return DispatchReport()
-    backend = get_backend()
-    outcomes = backend.send_messages([outbound_for(recipient) for recipient in claimed])
-    report = outcomes_record(claimed=claimed, outcomes=outcomes, provider=backend.name)
-    report.more = len(claimed) >= (batch_size or settings.DISPATCH_BATCH_SIZE)
+    sendable = recipients_hold_for_quiet_hours(claimed=claimed, route=live[0])
+    report = DispatchReport()
+    texts = [r for r in sendable if r.channel != Channel.VOICE]
+    calls = [r for r in sendable if r.channel == Channel.VOICE]
+    if texts:
+        _report_add(report, _send_by_routes(texts, live))
+    if calls:
+        voice_routes = [route for route in live if route.voice]
+        if voice_routes:
+            _report_add(report, _send_by_routes(calls, voice_routes))
+        else:
+            error = PermanentProviderError("no voice-capable provider is enabled", code="no-voice")
+            outcomes = [SendOutcome(key=r.pk, error=error) for r in calls]
+            _report_add(report, outcomes_record(claimed=calls, outcomes=outcomes, provider=""))
+    report.more = len(claimed) >= size
     return report
 
 
@@ -211,10 +367,7 @@ def dispatch_due_run(*, seconds: float | None = None) -> DispatchReport:
     total = DispatchReport(expired=recipients_expire_due())
     while True:
         report = dispatch_batch()
-        total.submitted += report.submitted
-        total.rejected += report.rejected
-        total.retried += report.retried
-        total.expired += report.expired
+        _report_add(total, report)
         if not report.more:
             total.more = False
             return total

@@ -1,0 +1,148 @@
+"""Delivery receipts: matched to their recipient whatever the form of the provider's id.
+
+SMSCs give the id of a submit in one form and the receipt's id in another: hex in one, decimal
+in the other, leading zeros dropped, upper or lower case. Each recipient keeps its id in one
+canonical form (`provider_ref`); a receipt's id is tried in that form first, then converted
+between hex and decimal. A receipt that matches nothing yet (it overtook the record of its
+submit) is kept as a PendingReceipt and matched again when submits are recorded and by the
+sweeper, for RECEIPT_HOLD.
+"""
+
+import logging
+import string
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from messaging.backends import Receipt
+from messaging.models import PendingReceipt, Recipient, RecipientState
+
+from .states import recipients_transition
+
+logger = logging.getLogger(__name__)
+
+RECEIPT_HOLD = timedelta(hours=1)
+_HEX = set(string.hexdigits)
+
+
+def provider_ref_of(provider_message_id: str) -> str:
+    """The canonical form of a provider's message id: trimmed, lower case, no leading zeros."""
+    text = (provider_message_id or "").strip().lower()
+    if not text:
+        return ""
+    return text.lstrip("0") or "0"
+
+
+def receipt_refs(provider_message_id: str) -> list[str]:
+    """The canonical forms a receipt's id may stand for, the literal one first."""
+    literal = provider_ref_of(provider_message_id)
+    if not literal:
+        return []
+    refs = [literal]
+    if literal.isdigit() and len(literal) <= 30:
+        refs.append(provider_ref_of(format(int(literal), "x")))
+    if set(literal) <= _HEX and len(literal) <= 30:
+        refs.append(provider_ref_of(str(int(literal, 16))))
+    seen = []
+    for ref in refs:
+        if ref not in seen:
+            seen.append(ref)
+    return seen
+
+
+def _match(receipt: Receipt, provider: str) -> list[int] | None:
+    """The recipient ids a receipt belongs to; None when nothing matches yet."""
+    rows = Recipient.objects.filter(provider_ref__in=receipt_refs(receipt.provider_message_id))
+    if provider:
+        rows = rows.filter(provider=provider)
+    found = list(rows.values_list("id", "provider_ref", "state"))
+    if not found:
+        return None
+    literal = provider_ref_of(receipt.provider_message_id)
+    exact = [row for row in found if row[1] == literal]
+    chosen = exact or found
+    if all(state == RecipientState.INITIAL for _, _, state in chosen):
+        return None  # sent but not yet recorded as submitted: hold the receipt
+    return [pk for pk, _, _ in chosen]
+
+
+def _apply(groups: dict[tuple[bool, str, str], list[int]], at: datetime) -> int:
+    from .voice import recipients_fall_back_to_voice
+
+    moved = 0
+    undelivered: list[int] = []
+    for (delivered, error_code, status), ids in groups.items():
+        state = RecipientState.DELIVERED if delivered else RecipientState.UNDELIVERED
+        count = recipients_transition(
+            recipient_ids=ids,
+            to_state=state,
+            at=at,
+            error_code=error_code,
+            detail=f"receipt: {status}" if status else "receipt",
+        )
+        moved += count
+        if not delivered and count:
+            undelivered.extend(ids)
+    if undelivered:
+        recipients_fall_back_to_voice(recipient_ids=undelivered)
+    return moved
+
+
+def receipts_record(*, receipts: list[Receipt], provider: str = "") -> int:
+    """Apply receipts to their recipients; those that match nothing yet are held. Returns how many moved."""
+    now = timezone.now()
+    groups: dict[tuple[bool, str, str], list[int]] = defaultdict(list)
+    held = []
+    for receipt in receipts:
+        name = receipt.provider or provider
+        ids = _match(receipt, name)
+        if ids is None:
+            held.append(
+                PendingReceipt(
+                    provider=name,
+                    provider_ref=provider_ref_of(receipt.provider_message_id),
+                    provider_message_id=receipt.provider_message_id[:100],
+                    delivered=receipt.delivered,
+                    status=receipt.status[:32],
+                    error_code=receipt.error_code[:64],
+                    reported_at=receipt.at,
+                )
+            )
+            continue
+        groups[(receipt.delivered, receipt.error_code, receipt.status)].extend(ids)
+    if held:
+        PendingReceipt.objects.bulk_create(held)
+    return _apply(groups, now) if groups else 0
+
+
+def pending_receipts_match(*, provider_refs: list[str] | None = None) -> int:
+    """Try the held receipts again (those of the given refs, or all); drop those held too long."""
+    now = timezone.now()
+    PendingReceipt.objects.filter(received_at__lt=now - RECEIPT_HOLD).delete()
+    pending = PendingReceipt.objects.all()
+    if provider_refs is not None:
+        if not provider_refs:
+            return 0
+        candidates = set()
+        for ref in provider_refs:
+            candidates.update(receipt_refs(ref))
+        pending = pending.filter(provider_ref__in=candidates)
+    moved = 0
+    for held in list(pending.order_by("id")[:5000]):
+        receipt = Receipt(
+            provider_message_id=held.provider_message_id,
+            delivered=held.delivered,
+            status=held.status,
+            error_code=held.error_code,
+            provider=held.provider,
+            at=held.reported_at,
+        )
+        ids = _match(receipt, held.provider)
+        if ids is None:
+            continue
+        with transaction.atomic():
+            if PendingReceipt.objects.filter(pk=held.pk).delete()[0]:
+                moved += _apply({(held.delivered, held.error_code, held.status): ids}, now)
+    return moved

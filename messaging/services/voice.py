@@ -1,0 +1,62 @@
+"""sendVoiceSmsOnFailure: a text that ends rejected or undelivered is sent again as a voice call.
+
+The call is a new recipient row of the same message, linked to the text by `resend_of`, on the
+voice channel, due at once. A member who opted out of voice calls gets none.
+"""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from messaging.models import Channel, Recipient, RecipientState
+from messaging.personalise import member_values, render
+
+
+def recipients_fall_back_to_voice(*, recipient_ids: list[int]) -> int:
+    """Queue the voice call of each failed text whose message asks for it; returns how many."""
+    now = timezone.now()
+    failed = (
+        Recipient.objects.filter(
+            id__in=recipient_ids,
+            channel=Channel.TEXT,
+            message__voice_on_failure=True,
+            state__in=[RecipientState.REJECTED, RecipientState.UNDELIVERED],
+        )
+        .exclude(attempts_after__channel=Channel.VOICE)
+        .select_related("message", "member")
+    )
+    calls = []
+    for text in failed:
+        if text.member is not None and not (text.member.active and text.member.voice_subscription):
+            continue
+        if text.expires_at is not None and text.expires_at <= now:
+            continue
+        content = text.content
+        if not content:
+            message = text.message
+            content = message.content
+            if message.personalised:
+                content = render(content, member_values(text.member) if text.member else {"mobile": text.phone})
+        calls.append(
+            Recipient(
+                message_id=text.message_id,
+                member_id=text.member_id,
+                phone=text.phone,
+                resend_of=text,
+                content=content,
+                channel=Channel.VOICE,
+                priority=text.priority,
+                due_at=now,
+                expires_at=text.expires_at,
+            )
+        )
+    if not calls:
+        return 0
+    try:
+        with transaction.atomic():
+            Recipient.objects.bulk_create(calls)
+    except IntegrityError:
+        return 0
+    from . import wakeups
+
+    transaction.on_commit(lambda: wakeups.dispatch_wake(priority=any(c.priority for c in calls), force=True))
+    return len(calls)
