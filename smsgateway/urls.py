@@ -10,3 +10,7 @@ urlpatterns = [
     path("vpns/", include(api_patterns)),
     path("kpns/", include(api_patterns)),
 ]
+
+# Under the API, an unknown URL or a failure outside DRF answers the contract's body, not HTML.
+handler404 = "messaging.api.views.api_not_found"
+handler500 = "messaging.api.views.api_server_error"

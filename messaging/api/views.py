@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.utils import timezone
+from django.views import defaults
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,7 +15,8 @@ from messaging.services import cancel
 from messaging.services.requests import body_digest, sms_request_find_replay, sms_request_submit
 
 from .authentication import PartnerSystem, caller_client
-from .errors import REQUEST_QUEUED, RequestTooLarge, contract_body
+from .errors import REQUEST_QUEUED, SERVER_FAILURE, RequestTooLarge, contract_body
+from .middleware import API_PREFIXES, contract_response
 from .normaliser import _Invalid, normalise_send_request, parse_bool
 
 
@@ -85,3 +87,21 @@ class SmsRequestCancelApi(APIView):
         return Response(
             contract_body(f"Cancelled {cancelled} message entries of the Message with ID : {sms_request.id}")
         )
+
+
+def _is_api_path(request) -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
+def api_not_found(request, exception=None):
+    """handler404: an unknown URL under the API answers the contract body, not Django's HTML page."""
+    if _is_api_path(request):
+        return contract_response(request, 404, "Not found")
+    return defaults.page_not_found(request, exception)
+
+
+def api_server_error(request):
+    """handler500: a failure outside DRF's own handling answers the contract body under the API."""
+    if _is_api_path(request):
+        return contract_response(request, 500, SERVER_FAILURE)
+    return defaults.server_error(request)
