@@ -2,7 +2,9 @@
 
 import logging
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, IntegrityError
+from django.http import Http404
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -72,11 +74,11 @@ def _translate(exc):
         return 429, f"Rate limit exceeded: try again in {wait} seconds", {"Retry-After": str(wait)}
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return 415, "Unsupported Content-Type: send application/json or text/xml", {}
-    if isinstance(exc, exceptions.NotFound):
+    if isinstance(exc, (exceptions.NotFound, Http404)):
         return 404, "Not found", {}
     if isinstance(exc, exceptions.MethodNotAllowed):
         return 405, f"Method {exc.args[0] if exc.args else ''} not allowed".replace("  ", " "), {}
-    if isinstance(exc, exceptions.PermissionDenied):
+    if isinstance(exc, (exceptions.PermissionDenied, DjangoPermissionDenied)):
         return 403, "Forbidden", {}
     if isinstance(exc, exceptions.APIException):
         return exc.status_code, str(exc.detail), {}
