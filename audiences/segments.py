@@ -1,24 +1,424 @@
-"""Segments and criteria as database filters: one query, never a loop over members."""
+"""Segments and criteria as database filters (one query, never a loop over members), and their
+Python twin for previews of one member. The two must agree; tests/test_segment_agreement.py
+checks that they do on generated populations.
 
-from django.db.models import Q
+A condition names a whitelisted member field or a declared custom attribute, an operator and a
+value. Every condition is two-valued: a member without the value (a missing attribute, a NULL
+email) does not match Equal, Contains, GreaterThan or LessThan, and does match NotEqual, which
+is exactly NOT Equal. Strings compare case-sensitively, as they are stored.
+"""
 
-from audiences.models import Segment
+import datetime
+import math
+from dataclasses import dataclass
+
+from django.db.models import F, FloatField, Q, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, StrIndex
+from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, IsNull, LessThan
+from django.utils import timezone
+
+from audiences.definitions import (
+    DefinitionError,
+    definition_default,
+    definition_numbers,
+    definition_parse,
+    definition_text,
+)
+from audiences.models import AttributeType, AudienceAttribute, Member, Segment
 
 
-def segment_q(segment: Segment) -> Q:
+class SegmentError(ValueError):
+    """A segment that cannot be evaluated; `problems` says why, one reason each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+# Kinds of value a condition compares.
+STRING = AttributeType.STRING.value
+PICK_LIST = AttributeType.PICK_LIST.value
+NUMBER = AttributeType.NUMBER.value
+DATE = AttributeType.DATE.value
+DATETIME = "datetime"
+BOOLEAN = "boolean"
+
+# The member fields a condition may name: API name -> (column, kind, nullable).
+MEMBER_FIELDS: dict[str, tuple[str, str, bool]] = {
+    "firstName": ("first_name", STRING, False),
+    "lastName": ("last_name", STRING, False),
+    "email": ("email", STRING, True),
+    "mobileNumber": ("mobile", STRING, True),
+    "country": ("country", STRING, False),
+    "state": ("state", STRING, False),
+    "active": ("active", BOOLEAN, False),
+    "smsSubscription": ("sms_subscription", BOOLEAN, False),
+    "voiceSubscription": ("voice_subscription", BOOLEAN, False),
+    "emailSubscription": ("email_subscription", BOOLEAN, False),
+    "lastActiveDate": ("last_active_date", DATETIME, True),
+    "createdDate": ("created_at", DATETIME, False),
+}
+
+EQUAL = "Equal"
+NOT_EQUAL = "NotEqual"
+CONTAINS = "Contains"
+GREATER = "GreaterThan"
+LESS = "LessThan"
+GREATER_MINUS = "GreaterThanCurrentDateMinus"
+GREATER_PLUS = "GreaterThanCurrentDatePlus"
+LESS_MINUS = "LessThanCurrentDateMinus"
+LESS_PLUS = "LessThanCurrentDatePlus"
+RELATIVE = {GREATER_MINUS: (GREATER, -1), GREATER_PLUS: (GREATER, 1), LESS_MINUS: (LESS, -1), LESS_PLUS: (LESS, 1)}
+
+OPERATORS_BY_KIND: dict[str, tuple[str, ...]] = {
+    STRING: (EQUAL, NOT_EQUAL, CONTAINS),
+    PICK_LIST: (EQUAL, NOT_EQUAL, CONTAINS),
+    NUMBER: (EQUAL, NOT_EQUAL, GREATER, LESS),
+    DATE: (EQUAL, NOT_EQUAL, GREATER, LESS, *RELATIVE),
+    DATETIME: (EQUAL, NOT_EQUAL, GREATER, LESS, *RELATIVE),
+    BOOLEAN: (EQUAL, NOT_EQUAL),
+}
+OPERATORS = (EQUAL, NOT_EQUAL, CONTAINS, GREATER, LESS, *RELATIVE)
+MAX_RELATIVE_DAYS = 100 * 366
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One condition, resolved: what it reads, how it compares, and the parsed operand.
+
+    Relative date operators are resolved against a given day into plain GreaterThan/LessThan.
+    """
+
+    number: int
+    attribute: str
+    operator: str  # EQUAL, NOT_EQUAL, CONTAINS, GREATER or LESS
+    kind: str
+    column: str | None
+    key: str | None
+    nullable: bool
+    operand: object
+
+
+@dataclass(frozen=True)
+class SegmentPlan:
+    """A segment ready to evaluate: None as tree means every member."""
+
+    tree: object
+    rules: dict[int, Rule]
+
+
+def today_local() -> datetime.date:
+    return timezone.localdate()
+
+
+def _problem(number, attribute, text):
+    return f"condition {number} ({attribute}): {text}"
+
+
+def _parse_operand(kind: str, operator: str, raw: str, *, choices=None):
+    """The operand of a condition; raises ValueError with a reason."""
+    text = (raw if isinstance(raw, str) else str(raw)).strip() if kind != STRING else str(raw)
+    if operator in RELATIVE:
+        if not text.isdigit() or int(text) > MAX_RELATIVE_DAYS:
+            raise ValueError("the value must be a whole number of days")
+        return int(text)
+    if kind in (STRING, PICK_LIST):
+        if kind == PICK_LIST and operator in (EQUAL, NOT_EQUAL) and choices and text not in choices:
+            raise ValueError(f"{text!r} is not one of the pick list's values {choices}")
+        return text
+    if kind == NUMBER:
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError("the value must be a number") from None
+        if not math.isfinite(number):
+            raise ValueError("the value must be a finite number")
+        return number
+    if kind in (DATE, DATETIME):
+        try:
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError("the value must be a date written YYYY-MM-DD") from None
+    if kind == BOOLEAN:
+        if text.lower() not in ("true", "false"):
+            raise ValueError("the value must be true or false")
+        return text.lower() == "true"
+    raise ValueError(f"unknown kind {kind}")
+
+
+def rule_resolve(
+    *, number: int, attribute: str, operator: str, value, attributes: dict[str, AudienceAttribute], today
+) -> Rule:
+    """One condition checked and resolved; raises SegmentError naming the condition."""
+    attribute = (attribute or "").strip()
+    if attribute in MEMBER_FIELDS:
+        column, kind, nullable = MEMBER_FIELDS[attribute]
+        key, choices = None, None
+    elif attribute in attributes:
+        declared = attributes[attribute]
+        column, kind, nullable, key, choices = None, declared.type, True, attribute, declared.choices
+    else:
+        raise SegmentError([_problem(number, attribute, "unknown attribute")])
+    if operator not in OPERATORS_BY_KIND[kind]:
+        allowed = ", ".join(OPERATORS_BY_KIND[kind])
+        raise SegmentError([_problem(number, attribute, f"operator {operator!r} does not apply; use one of {allowed}")])
+    try:
+        operand = _parse_operand(kind, operator, value, choices=choices)
+    except ValueError as error:
+        raise SegmentError([_problem(number, attribute, str(error))]) from None
+    if operator in RELATIVE:
+        operator, sign = RELATIVE[operator]
+        operand = today + datetime.timedelta(days=sign * operand)
+    return Rule(number, attribute, operator, kind, column, key, nullable, operand)
+
+
+def segment_plan_build(
+    *,
+    definition: str,
+    conditions: list[dict],
+    attributes: dict[str, AudienceAttribute] | None = None,
+    today: datetime.date | None = None,
+) -> SegmentPlan:
+    """Check a definition and its conditions ({number, attribute, operator, value}) together.
+
+    Raises SegmentError listing every problem found.
+    """
+    if attributes is None:
+        attributes = {a.name: a for a in AudienceAttribute.objects.all()}
+    today = today or today_local()
+    problems: list[str] = []
+    rules: dict[int, Rule] = {}
+    for condition in conditions:
+        number = condition.get("number")
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            problems.append(f"condition number {number!r} must be a positive whole number")
+            continue
+        if number in rules:
+            problems.append(f"condition {number} is given twice")
+            continue
+        try:
+            rules[number] = rule_resolve(
+                number=number,
+                attribute=condition.get("attribute") or "",
+                operator=condition.get("operator") or "",
+                value=condition.get("value", ""),
+                attributes=attributes,
+                today=today,
+            )
+        except SegmentError as error:
+            problems.extend(error.problems)
+    tree = None
+    text = (definition or "").strip()
+    if not text and conditions:
+        text = definition_default([c["number"] for c in conditions if isinstance(c.get("number"), int)])
+    if text:
+        try:
+            tree = definition_parse(text)
+        except DefinitionError as error:
+            problems.append(f"definition: {error}")
+        else:
+            numbers = {c.get("number") for c in conditions}
+            missing = sorted(definition_numbers(tree) - numbers)
+            if missing:
+                problems.append(f"definition: no condition numbered {', '.join(map(str, missing))}")
+    if problems:
+        raise SegmentError(problems)
+    return SegmentPlan(tree=tree, rules=rules)
+
+
+def segment_plan(segment: Segment, *, attributes=None, today=None) -> SegmentPlan:
+    conditions = [
+        {"number": c.number, "attribute": c.attribute, "operator": c.operator, "value": c.value}
+        for c in segment.conditions.all()
+    ]
+    return segment_plan_build(definition=segment.definition, conditions=conditions, attributes=attributes, today=today)
+
+
+def segment_evaluated_text(segment: Segment) -> str:
+    """The definition fully bracketed as it will be evaluated, conditions written out."""
+    plan = segment_plan(segment)
+    if plan.tree is None:
+        return "every member"
+    return plan_text(plan)
+
+
+def plan_text(plan: SegmentPlan) -> str:
+    if plan.tree is None:
+        return "every member"
+
+    def write(node):
+        if node[0] == "condition":
+            rule = plan.rules[node[1]]
+            return f"[{node[1]}: {rule.attribute} {_operator_text(rule)} {_operand_text(rule.operand)}]"
+        return f"({write(node[1])} {node[0].upper()} {write(node[2])})"
+
+    return f"{definition_text(plan.tree)} = {write(plan.tree)}"
+
+
+def _operator_text(rule: Rule) -> str:
+    return {EQUAL: "=", NOT_EQUAL: "≠", CONTAINS: "contains", GREATER: ">", LESS: "<"}[rule.operator]
+
+
+def _operand_text(operand) -> str:
+    if isinstance(operand, bool):
+        return "true" if operand else "false"
+    if isinstance(operand, float) and operand.is_integer():
+        return str(int(operand))
+    return repr(operand) if isinstance(operand, str) else str(operand)
+
+
+# SQL ------------------------------------------------------------------------------------------
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min), timezone.get_current_timezone())
+
+
+def _target(rule: Rule):
+    if rule.column is not None:
+        return F(rule.column)
+    text = KeyTextTransform(rule.key, "attributes")
+    if rule.kind == NUMBER:
+        return Cast(text, FloatField())
+    return text  # strings, pick lists, and dates stored as YYYY-MM-DD (which sort as text)
+
+
+def _equal_q(rule: Rule) -> Q:
+    target = _target(rule)
+    if rule.kind == DATETIME:
+        start, end = _day_start(rule.operand), _day_start(rule.operand + datetime.timedelta(days=1))
+        comparison = Q(GreaterThanOrEqual(target, Value(start))) & Q(LessThan(target, Value(end)))
+    elif rule.kind == DATE:
+        comparison = Q(Exact(target, Value(rule.operand.isoformat())))
+    else:
+        comparison = Q(Exact(target, Value(rule.operand)))
+    return _present(rule) & comparison if rule.nullable else comparison
+
+
+def _present(rule: Rule) -> Q:
+    if rule.column is not None:
+        return Q(IsNull(F(rule.column), False))
+    return Q(IsNull(KeyTextTransform(rule.key, "attributes"), False))
+
+
+def rule_q(rule: Rule) -> Q:
+    """One condition as a two-valued filter: never NULL, so that NOT of it is its complement."""
+    if rule.operator == EQUAL:
+        return _equal_q(rule)
+    if rule.operator == NOT_EQUAL:
+        return ~_equal_q(rule)
+    target = _target(rule)
+    if rule.operator == CONTAINS:
+        comparison = Q(GreaterThan(StrIndex(target, Value(rule.operand)), 0))
+    elif rule.kind == DATETIME:
+        if rule.operator == GREATER:
+            comparison = Q(GreaterThanOrEqual(target, Value(_day_start(rule.operand + datetime.timedelta(days=1)))))
+        else:
+            comparison = Q(LessThan(target, Value(_day_start(rule.operand))))
+    else:
+        operand = rule.operand.isoformat() if rule.kind == DATE else rule.operand
+        lookup = GreaterThan if rule.operator == GREATER else LessThan
+        comparison = Q(lookup(target, Value(operand)))
+    return _present(rule) & comparison if rule.nullable else comparison
+
+
+EVERY_MEMBER = Q(pk__isnull=False)  # unlike Q(), its negation is no member at all
+
+
+def plan_q(plan: SegmentPlan) -> Q:
+    if plan.tree is None:
+        return EVERY_MEMBER
+
+    def build(node):
+        if node[0] == "condition":
+            return rule_q(plan.rules[node[1]])
+        left, right = build(node[1]), build(node[2])
+        return (left & right) if node[0] == "and" else (left | right)
+
+    return build(plan.tree)
+
+
+def segment_q(segment: Segment, *, today=None) -> Q:
     """The members a segment holds. A segment with no conditions (such as "All Users") holds all."""
-    conditions = list(segment.conditions.all())
-    if not conditions or not segment.definition.strip():
-        return Q()
-    raise NotImplementedError("segment conditions are compiled by audiences.segments")
+    return plan_q(segment_plan(segment, today=today))
 
 
-def criteria_q(tree, segments: dict[int, Segment]) -> Q:
+def criteria_q(tree, segments: dict[int, Segment], *, today=None) -> Q:
+    attributes = {a.name: a for a in AudienceAttribute.objects.all()}
+    today = today or today_local()
+    plans = {sid: segment_plan(segment, attributes=attributes, today=today) for sid, segment in segments.items()}
+    return criteria_plan_q(tree, plans)
+
+
+def criteria_plan_q(tree, plans: dict[int, SegmentPlan]) -> Q:
     kind = tree[0]
     if kind == "segment":
-        return segment_q(segments[tree[1]])
+        return plan_q(plans[tree[1]])
     if kind == "not":
-        return ~criteria_q(tree[1], segments)
-    left = criteria_q(tree[1], segments)
-    right = criteria_q(tree[2], segments)
+        return ~criteria_plan_q(tree[1], plans)
+    left = criteria_plan_q(tree[1], plans)
+    right = criteria_plan_q(tree[2], plans)
     return (left & right) if kind == "and" else (left | right)
+
+
+# Python twin ----------------------------------------------------------------------------------
+
+
+def _member_value(rule: Rule, member: Member):
+    if rule.column is not None:
+        return getattr(member, rule.column)
+    return (member.attributes or {}).get(rule.key)
+
+
+def rule_matches(rule: Rule, member: Member) -> bool:
+    if rule.operator == NOT_EQUAL:
+        return not rule_matches(Rule(**{**rule.__dict__, "operator": EQUAL}), member)
+    value = _member_value(rule, member)
+    if value is None:
+        return False
+    if rule.kind == DATETIME:
+        value = timezone.localtime(value).date()
+    elif rule.kind == DATE:
+        value = datetime.date.fromisoformat(str(value))
+    elif rule.kind == NUMBER:
+        value = float(value)
+    elif rule.kind in (STRING, PICK_LIST):
+        value = str(value)
+    if rule.operator == EQUAL:
+        return value == rule.operand
+    if rule.operator == CONTAINS:
+        return rule.operand in value
+    if rule.operator == GREATER:
+        return value > rule.operand
+    return value < rule.operand
+
+
+def plan_matches(plan: SegmentPlan, member: Member) -> bool:
+    if plan.tree is None:
+        return True
+
+    def evaluate(node):
+        if node[0] == "condition":
+            return rule_matches(plan.rules[node[1]], member)
+        left = evaluate(node[1])
+        right = evaluate(node[2])
+        return (left and right) if node[0] == "and" else (left or right)
+
+    return evaluate(plan.tree)
+
+
+def segment_matches(segment: Segment, member: Member, *, today=None) -> bool:
+    """Whether one member is in a segment, without a query over members (for previews)."""
+    return plan_matches(segment_plan(segment, today=today), member)
+
+
+def criteria_matches(tree, plans: dict[int, SegmentPlan], member: Member) -> bool:
+    kind = tree[0]
+    if kind == "segment":
+        return plan_matches(plans[tree[1]], member)
+    if kind == "not":
+        return not criteria_matches(tree[1], plans, member)
+    left = criteria_matches(tree[1], plans, member)
+    right = criteria_matches(tree[2], plans, member)
+    return (left and right) if kind == "and" else (left or right)

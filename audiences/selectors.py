@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from audiences.models import Member, Segment
@@ -24,3 +26,27 @@ def member_reachable(member: Member, *, channel: str) -> bool:
 def members_reachable(*, channel: str) -> QuerySet[Member]:
     subscription = "voice_subscription" if channel == "voice" else "sms_subscription"
     return Member.objects.filter(active=True, mobile__isnull=False, **{subscription: True})
+
+
+@dataclass
+class MembersPage:
+    total: int
+    members: list[Member]
+
+
+def members_page(*, start: int, per_page: int, mobile: str | None = None, email: str | None = None) -> MembersPage:
+    """One page of members by id, 1-based `start`; filtered by exact mobile or email when given."""
+    members = Member.objects.order_by("id")
+    if mobile:
+        members = members.filter(mobile=mobile.strip())
+    if email:
+        members = members.filter(email=email.strip().lower())
+    return MembersPage(total=members.count(), members=list(members[start - 1 : start - 1 + per_page]))
+
+
+def segment_member_count(*, segment: Segment, channel: str | None = None) -> int:
+    """How many members a segment holds now (reachable on the channel, when one is given)."""
+    from audiences.segments import segment_q
+
+    members = members_reachable(channel=channel) if channel else Member.objects.all()
+    return members.filter(segment_q(segment)).count()

@@ -1,41 +1,59 @@
 """Turning a segment message into recipient rows, by the database, in chunks of member ids.
 
-Each chunk is one INSERT ... SELECT ... ON CONFLICT DO NOTHING over a range of member ids, so a
-crash between chunks resumes where the cursor stands without duplicates, and dispatch starts on
-the first chunk while later ones are still being written.
+Each chunk is one INSERT ... SELECT ... ON CONFLICT DO NOTHING over a range of member ids, written
+in the same transaction as the cursor that records it, so a crash between or inside chunks
+resumes where the cursor stands without duplicates, and dispatch starts on the first chunk while
+later ones are still being written. Only active members subscribed to the message's channel are
+taken, as they stand when their chunk is written; personalisation is rendered at send time from
+the member row, so no chunk holds more than ids in memory.
 """
 
+import logging
+
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from audiences.criteria import parse_criteria
-from audiences.models import Member, Segment
-from audiences.segments import criteria_q
+from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
+from audiences.models import AudienceAttribute, Member, Segment
+from audiences.segments import SegmentError, criteria_plan_q, segment_plan, today_local
 from audiences.selectors import members_reachable
 from messaging.models import Recipient, SmsMessage
 
+logger = logging.getLogger(__name__)
+
 
 def message_audience(message: SmsMessage):
-    """The members a segment message goes to, as a queryset (not evaluated here)."""
+    """The members a segment message goes to, as a queryset (not evaluated here).
+
+    Raises SegmentError or CriteriaError when a criteria no longer resolves (a segment deleted
+    or broken since the request was accepted)."""
     trees = [parse_criteria(text) for text in message.criteria]
     segment_ids = set()
     for tree in trees:
-        segment_ids |= _ids(tree)
+        segment_ids |= criteria_segment_ids(tree)
     segments = {s.id: s for s in Segment.objects.prefetch_related("conditions").filter(id__in=segment_ids)}
+    missing = segment_ids - set(segments)
+    if missing:
+        raise SegmentError([f"segment {', '.join(map(str, sorted(missing)))} no longer exists"])
+    attributes = {a.name: a for a in AudienceAttribute.objects.all()}
+    today = today_local()
+    plans = {sid: segment_plan(s, attributes=attributes, today=today) for sid, s in segments.items()}
     combined = Q(pk__in=[])
     for tree in trees:
-        combined |= criteria_q(tree, segments)
+        combined |= criteria_plan_q(tree, plans)
     return members_reachable(channel=message.channel).filter(combined)
 
 
-def _ids(tree):
-    if tree[0] == "segment":
-        return {tree[1]}
-    if tree[0] == "not":
-        return _ids(tree[1])
-    return _ids(tree[1]) | _ids(tree[2])
+def _chunk_end(low: int, chunk_size: int) -> tuple[int, bool]:
+    """The last member id of the chunk after `low`, and whether it is the last chunk."""
+    ids = Member.objects.filter(id__gt=low).order_by("id").values_list("id", flat=True)
+    end = ids[chunk_size - 1 : chunk_size].first()
+    if end is not None:
+        return end, False
+    return Member.objects.aggregate(top=Max("id"))["top"] or low, True
 
 
 def message_expand_chunk(*, message_id: int, chunk_size: int | None = None) -> bool:
@@ -45,24 +63,50 @@ def message_expand_chunk(*, message_id: int, chunk_size: int | None = None) -> b
         message = SmsMessage.objects.select_for_update().get(pk=message_id)
         if message.expansion_done:
             return True
-        audience = message_audience(message)
+        try:
+            audience = message_audience(message)
+        except (SegmentError, CriteriaError) as error:
+            logger.error("message %s cannot be expanded: %s", message_id, error)
+            message.expected_total = message.expanded_count
+            message.expansion_done = True
+            message.save(update_fields=["expected_total", "expansion_done"])
+            return True
         if message.expected_total is None:
             message.expected_total = audience.count()
-        top = Member.objects.aggregate(top=Max("id"))["top"] or 0
         low = message.expansion_cursor
-        high = low + chunk_size
-        inserted = _insert_recipients(message, audience.filter(id__gt=low, id__lte=high))
+        high, last = _chunk_end(low, chunk_size)
+        inserted = _insert_recipients(message, audience.filter(id__gt=low, id__lte=high)) if high > low else 0
         message.expanded_count += inserted
-        message.expansion_cursor = high
-        message.expansion_done = high >= top
+        message.expansion_cursor = max(high, low)
+        message.expansion_done = last
+        if last:
+            message.expected_total = message.expanded_count
+            if message.expanded_count == 0:
+                logger.warning(
+                    "message %s matched no active member subscribed to %s: nothing to send",
+                    message_id,
+                    message.channel,
+                )
         message.save(update_fields=["expected_total", "expanded_count", "expansion_cursor", "expansion_done"])
     return message.expansion_done
+
+
+def message_expand(*, message_id: int, chunk_size: int | None = None) -> int:
+    """Every remaining chunk, one after the other (as the worker's task chain does); the chunks run."""
+    chunks = 0
+    while True:
+        chunks += 1
+        if message_expand_chunk(message_id=message_id, chunk_size=chunk_size):
+            return chunks
 
 
 def _insert_recipients(message: SmsMessage, members) -> int:
     now = timezone.now()
     select = members.values("id", "mobile").order_by()
-    sql, params = select.query.sql_with_params()
+    try:
+        sql, params = select.query.sql_with_params()
+    except EmptyResultSet:  # criteria that can match nobody, such as NOT "All Users"
+        return 0
     recipient_table = Recipient._meta.db_table
     statement = f"""
         INSERT INTO {recipient_table} (

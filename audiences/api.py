@@ -1,0 +1,176 @@
+"""The audience and segment API, in the Volt MX shapes. Each view parses, calls one service and
+renders; authentication, parsers, renderers and errors are the project's defaults."""
+
+from django.http import Http404
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audiences import selectors
+from audiences.models import Member, Segment
+from audiences.segments import SegmentError
+from audiences.services.members import MemberError, member_as_dict, member_create, member_delete, member_update
+from audiences.services.segments import (
+    SegmentInUse,
+    segment_as_dict,
+    segment_create,
+    segment_delete,
+    segment_update,
+)
+from messaging.api.errors import ContractError
+
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+
+
+def _object_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 18:
+        raise Http404
+    return int(raw)
+
+
+def _body(request) -> dict:
+    body = request.data
+    if not isinstance(body, dict):
+        raise ContractError("the body must be a JSON object")
+    return body
+
+
+def _paging(request) -> tuple[int, int]:
+    def number(name, default, low, high):
+        raw = request.query_params.get(name)
+        if raw in (None, ""):
+            return default
+        if not raw.strip().isdigit() or not low <= int(raw) <= high:
+            raise ContractError(f"{name} must be a whole number from {low} to {high}")
+        return int(raw)
+
+    return number("startElement", 1, 1, 10**12), number("elementsPerPage", DEFAULT_PAGE, 1, MAX_PAGE)
+
+
+def _member_problem(error: MemberError) -> Response:
+    body = {"id": "", "message": str(error)}
+    if error.member_id is not None:
+        body["existingId"] = str(error.member_id)
+    return Response(body, status=400)
+
+
+class AudienceListCreateApi(APIView):
+    """GET /api/v1/audience: a page of members. POST: add one member."""
+
+    def get(self, request):
+        start, per_page = _paging(request)
+        page = selectors.members_page(
+            start=start,
+            per_page=per_page,
+            mobile=request.query_params.get("mobileNumber") or None,
+            email=request.query_params.get("email") or None,
+        )
+        return Response(
+            {
+                "totalCount": page.total,
+                "startElement": start,
+                "elementsPerPage": per_page,
+                "audience": [member_as_dict(member) for member in page.members],
+            }
+        )
+
+    def post(self, request):
+        try:
+            member = member_create(given=_body(request))
+        except MemberError as error:
+            return _member_problem(error)
+        return Response({"id": str(member.pk), "message": "Details added successfully"})
+
+
+class AudienceDetailApi(APIView):
+    """GET, PUT, DELETE /api/v1/audience/{id}."""
+
+    def get(self, request, member_id):
+        member = Member.objects.filter(pk=_object_id(member_id)).first()
+        if member is None:
+            raise Http404
+        return Response(member_as_dict(member))
+
+    def put(self, request, member_id):
+        given = _body(request)
+        try:
+            member = member_update(member_id=_object_id(member_id), given=given)
+        except Member.DoesNotExist:
+            raise Http404 from None
+        except MemberError as error:
+            return _member_problem(error)
+        return Response({"id": str(member.pk), "message": "Details updated successfully"})
+
+    def delete(self, request, member_id):
+        member_pk = _object_id(member_id)
+        if not member_delete(member_id=member_pk):
+            raise Http404
+        return Response({"id": str(member_pk), "message": "Details deleted successfully"})
+
+
+def _segment_problem(error: SegmentError) -> Response:
+    return Response({"id": "", "message": "Invalid segment: " + "; ".join(error.problems)}, status=400)
+
+
+class SegmentListCreateApi(APIView):
+    """GET /api/v1/segments: a page of segments. POST: add one."""
+
+    def get(self, request):
+        start, per_page = _paging(request)
+        segments = Segment.objects.order_by("id").prefetch_related("conditions")
+        total = segments.count()
+        return Response(
+            {
+                "totalCount": total,
+                "startElement": start,
+                "elementsPerPage": per_page,
+                "segments": [segment_as_dict(s) for s in segments[start - 1 : start - 1 + per_page]],
+            }
+        )
+
+    def post(self, request):
+        body = _body(request)
+        try:
+            segment = segment_create(
+                name=body.get("name"), definition=body.get("definition"), conditions=body.get("conditions")
+            )
+        except SegmentError as error:
+            return _segment_problem(error)
+        return Response({"id": str(segment.pk), "message": "Segment added successfully"})
+
+
+class SegmentDetailApi(APIView):
+    """GET, PUT, DELETE /api/v1/segments/{id}."""
+
+    def get(self, request, segment_id):
+        segment = Segment.objects.prefetch_related("conditions").filter(pk=_object_id(segment_id)).first()
+        if segment is None:
+            raise Http404
+        return Response(segment_as_dict(segment))
+
+    def put(self, request, segment_id):
+        body = _body(request)
+        try:
+            segment = segment_update(
+                segment_id=_object_id(segment_id),
+                name=body.get("name"),
+                definition=body.get("definition"),
+                conditions=body.get("conditions"),
+            )
+        except Segment.DoesNotExist:
+            raise Http404 from None
+        except SegmentError as error:
+            return _segment_problem(error)
+        return Response({"id": str(segment.pk), "message": "Segment updated successfully"})
+
+    def delete(self, request, segment_id):
+        segment_pk = _object_id(segment_id)
+        try:
+            deleted = segment_delete(segment_id=segment_pk)
+        except SegmentInUse as error:
+            return Response({"id": str(segment_pk), "message": str(error)}, status=409)
+        except SegmentError as error:
+            return _segment_problem(error)
+        if not deleted:
+            raise Http404
+        return Response({"id": str(segment_pk), "message": "Segment deleted successfully"})

@@ -1,0 +1,218 @@
+"""Checking and normalising what a client says about a member: the rules of the Volt MX
+audience (required fields, state in the USA, E.164 mobiles, typed custom attributes).
+
+Plain functions of plain values, shared by the API, the admin and the CSV import. Each raises
+ValueError with a sentence a client can act on.
+"""
+
+import datetime
+import math
+import re
+
+import phonenumbers
+from django.conf import settings
+from django.utils import timezone
+
+from audiences.models import AttributeType, AudienceAttribute
+
+USA_NAMES = frozenset({"us", "usa", "u.s.", "u.s.a.", "united states", "united states of america", "america"})
+_EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
+_E164_SHAPE = re.compile(r"^\+[1-9]\d{5,14}$")
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+MAX_ATTRIBUTES = 30
+MAX_STRING_VALUE = 500
+
+# First digits of a national number -> the region that numbers starting so belong to (a cache that
+# spares phonenumbers trying every region of a shared country code such as +1).
+_REGION_BY_PREFIX: dict[tuple[int, str], str] = {}
+
+
+def is_usa(country: str) -> bool:
+    return (country or "").strip().lower() in USA_NAMES
+
+
+def country_region(country: str) -> str | None:
+    """The phone region a country names, when it is plain (the USA, or an ISO code like KE)."""
+    if is_usa(country):
+        return "US"
+    code = (country or "").strip().upper()
+    return code if len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS else None
+
+
+def required_text(value, name: str, *, max_length: int) -> str:
+    if value is None or isinstance(value, (dict, list, bool)):
+        raise ValueError(f"{name} is required")
+    text = str(value).strip()
+    if not text:
+        raise ValueError(f"{name} is required")
+    if len(text) > max_length:
+        raise ValueError(f"{name} is longer than {max_length} characters")
+    return text
+
+
+def optional_text(value, name: str, *, max_length: int) -> str:
+    if value is None or value == "":
+        return ""
+    return required_text(value, name, max_length=max_length)
+
+
+def email_clean(value) -> str:
+    text = required_text(value, "email", max_length=254).lower()
+    if not _EMAIL.match(text):
+        raise ValueError(f"email {text!r} is not an email address")
+    return text
+
+
+def _is_valid(number: phonenumbers.PhoneNumber) -> bool:
+    key = (number.country_code, str(number.national_number)[:3])
+    region = _REGION_BY_PREFIX.get(key)
+    if region is not None and phonenumbers.is_valid_number_for_region(number, region):
+        return True
+    if not phonenumbers.is_valid_number(number):
+        return False
+    found = phonenumbers.region_code_for_number(number)
+    if found and len(_REGION_BY_PREFIX) < 100_000:
+        _REGION_BY_PREFIX[key] = found
+    return True
+
+
+def mobile_clean(value, *, region: str | None = None) -> str | None:
+    """A mobile number in E.164 (with its leading +), or None when none is given."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("mobileNumber is not a phone number")
+    text = str(value).strip()
+    if not text:
+        return None
+    if _E164_SHAPE.match(text):
+        candidates = [(text, None)]
+    else:
+        candidates = [(text, region or settings.SMS_DEFAULT_REGION)]
+        digits = re.sub(r"[\s().-]", "", text)
+        if digits.isdigit():
+            candidates.append(("+" + digits, None))
+    for candidate, candidate_region in candidates:
+        try:
+            number = phonenumbers.parse(candidate, candidate_region)
+        except phonenumbers.NumberParseException:
+            continue
+        if _is_valid(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise ValueError(f"mobileNumber {text!r} is not a valid phone number (write it in E.164, like +14155550123)")
+
+
+def boolean_clean(value, name: str, *, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "y"):
+        return True
+    if text in ("false", "0", "no", "n"):
+        return False
+    raise ValueError(f"{name} must be true or false")
+
+
+def moment_clean(value, name: str) -> datetime.datetime | None:
+    """A time given as ISO-8601 (date or date and time), mm/dd/yyyy, or epoch milliseconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{name} is not a date")
+    text = str(value).strip()
+    moment = None
+    if text.isdigit() and len(text) >= 9:
+        try:
+            moment = datetime.datetime.fromtimestamp(int(text) / 1000, tz=datetime.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{name} is out of range") from None
+    else:
+        for parse in (datetime.datetime.fromisoformat, lambda t: datetime.datetime.strptime(t, "%m/%d/%Y")):
+            try:
+                moment = parse(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+                break
+            except ValueError:
+                continue
+    if moment is None:
+        raise ValueError(f"{name} {text!r} is not a date (use ISO-8601, like 2024-05-31T12:00:00Z)")
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, datetime.UTC)
+
+
+def attribute_name_clean(name) -> str:
+    from audiences.segments import MEMBER_FIELDS
+
+    text = required_text(name, "name", max_length=64)
+    if not _ATTRIBUTE_NAME.match(text):
+        raise ValueError("an attribute name starts with a letter and holds letters, digits and _ only")
+    if text in MEMBER_FIELDS or text in ("mobile", "id", "attributes"):
+        raise ValueError(f"{text!r} is a member field, not a custom attribute")
+    return text
+
+
+def attribute_value_clean(declared: AudienceAttribute, value):
+    """A custom attribute's value as stored: str, int or float, or YYYY-MM-DD; None to remove it."""
+    name = declared.name
+    if value is None or value == "":
+        return None
+    if isinstance(value, (dict, list)):
+        raise ValueError(f"attribute {name} must be a single value")
+    if declared.type == AttributeType.NUMBER:
+        if isinstance(value, bool):
+            raise ValueError(f"attribute {name} must be a number")
+        if isinstance(value, (int, float)):
+            number = value
+        else:
+            text = str(value).strip()
+            try:
+                number = int(text) if re.fullmatch(r"-?\d{1,15}", text) else float(text)
+            except ValueError:
+                raise ValueError(f"attribute {name} must be a number") from None
+        if isinstance(number, float):
+            if not math.isfinite(number):
+                raise ValueError(f"attribute {name} must be a finite number")
+            if number.is_integer() and abs(number) < 2**53:
+                number = int(number)
+        if isinstance(number, int) and abs(number) >= 2**53:
+            raise ValueError(f"attribute {name} is too large")
+        return number
+    if declared.type == AttributeType.DATE:
+        text = str(value).strip()
+        try:
+            return datetime.date.fromisoformat(text[:10]).isoformat() if len(text) >= 10 else _bad_date(name)
+        except ValueError:
+            return _bad_date(name)
+    text = str(value) if not isinstance(value, bool) else ("true" if value else "false")
+    text = text.strip()
+    if len(text) > MAX_STRING_VALUE:
+        raise ValueError(f"attribute {name} is longer than {MAX_STRING_VALUE} characters")
+    if declared.type == AttributeType.PICK_LIST and declared.choices and text not in declared.choices:
+        raise ValueError(f"attribute {name} must be one of {', '.join(map(str, declared.choices))}")
+    return text
+
+
+def _bad_date(name):
+    raise ValueError(f"attribute {name} must be a date written YYYY-MM-DD")
+
+
+def attributes_declared() -> dict[str, AudienceAttribute]:
+    return {attribute.name: attribute for attribute in AudienceAttribute.objects.all()}
+
+
+def attributes_clean(given, declared: dict[str, AudienceAttribute], *, current: dict | None = None) -> dict:
+    """Custom attributes merged onto the current ones; a None or empty value removes one."""
+    if given is None:
+        return dict(current or {})
+    if not isinstance(given, dict):
+        raise ValueError("attributes must be an object of name: value")
+    merged = dict(current or {})
+    for name, value in given.items():
+        if name not in declared:
+            raise ValueError(f"unknown attribute {name!r}")
+        cleaned = attribute_value_clean(declared[name], value)
+        if cleaned is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = cleaned
+    return merged
