@@ -1,8 +1,10 @@
 """Request ids: 63-bit, time-ordered, unique across processes and machines (Snowflake layout).
 
 41 bits of milliseconds since 2024-01-01, 10 bits of node, 12 bits of sequence. The node comes
-from REQUEST_ID_NODE (give each serving process its own, 0-1023); unset, it is drawn from the
-host name and process id. The request table's primary key guards against the rare clash.
+from REQUEST_ID_NODE (give each serving process its own, 0-1023); unset, it is the process id
+mixed with a hash of the host name, so that processes of one machine whose ids lie within 1024
+of each other (the workers of one gunicorn) never share a node. Across machines, set
+REQUEST_ID_NODE; the request table's primary key guards against the rare clash all the same.
 """
 
 import os
@@ -19,7 +21,7 @@ MAX_SEQUENCE = (1 << SEQUENCE_BITS) - 1
 
 
 def default_node() -> int:
-    return zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode()) & MAX_NODE
+    return (zlib.crc32(socket.gethostname().encode()) ^ os.getpid()) & MAX_NODE
 
 
 class SnowflakeGenerator:
