@@ -143,6 +143,8 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="messaging.backends.console.Console
 # Options for SMS_BACKEND as JSON, e.g. {"host": "127.0.0.1", "port": 2775, "system_id": "gw"}.
 SMS_BACKEND_OPTIONS = env.json("SMS_BACKEND_OPTIONS", default={})
 SMS_DEFAULT_SENDER = env.str("SMS_DEFAULT_SENDER", default="SMSGW")
+# The public base URL of this gateway, for the providers' status callbacks (e.g. https://sms.example.com).
+SMS_CALLBACK_BASE_URL = env.str("SMS_CALLBACK_BASE_URL", default="")
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=500)
 DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=120)
 DISPATCH_TASK_SECONDS = env.float("DISPATCH_TASK_SECONDS", default=20.0)

@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 # Older deployments served the API under /vpns and /kpns: the same paths answer there too.
-api_patterns = [path("", include("messaging.urls")), path("", include("audiences.urls"))]
+api_patterns = [
+    path("", include("messaging.urls_providers")),
+    path("", include("messaging.urls")),
+    path("", include("audiences.urls")),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
