@@ -28,8 +28,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "axes",
     "audiences",
     "messaging",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -41,7 +44,20 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# django-axes first: it refuses a locked-out username from that address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "smsgateway.urls"
 WSGI_APPLICATION = "smsgateway.wsgi.application"
@@ -123,6 +139,7 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "messaging.api.negotiation.RequestFormatNegotiation",
     "DEFAULT_THROTTLE_CLASSES": ["messaging.api.throttling.ApiKeyRateThrottle"],
     "EXCEPTION_HANDLER": "messaging.api.errors.contract_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -198,4 +215,23 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# The OpenAPI 3 description served at /api/schema/ (smsgateway/schema.py fills in what views do not say).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SMS gateway API",
+    "DESCRIPTION": "The Volt MX Engagement Services SMS API: send, read, cancel, status, inbound, provider config.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Like every endpoint but health, metrics and provider callbacks, the schema needs credentials;
+    # a staff user signed in to the admin reads the Swagger UI with the admin's session.
+    "SERVE_AUTHENTICATION": [
+        "rest_framework.authentication.SessionAuthentication",
+        "messaging.api.authentication.ApiKeyAuthentication",
+        "messaging.api.authentication.GatewayBasicAuthentication",
+    ],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "smsgateway.schema.postprocess"],
+    "PREPROCESSING_HOOKS": ["smsgateway.schema.preprocess"],
+    "COMPONENT_SPLIT_REQUEST": True,
 }

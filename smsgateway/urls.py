@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 # Older deployments served the API under /vpns and /kpns: the same paths answer there too.
 api_patterns = [
@@ -10,6 +11,9 @@ api_patterns = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The OpenAPI 3 description of the API and its Swagger UI (credentials needed, like the API).
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/swagger/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-schema-swagger"),
     path("", include(api_patterns)),
     path("vpns/", include(api_patterns)),
     path("kpns/", include(api_patterns)),

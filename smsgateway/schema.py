@@ -1,0 +1,6 @@
+def preprocess(endpoints, **kwargs):
+    return endpoints
+
+
+def postprocess(result, generator, request, public):
+    return result

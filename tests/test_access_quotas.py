@@ -1,0 +1,110 @@
+"""Per-key limits (OWASP API4): a daily quota of message parts and a list of destination countries,
+each refused with a 4xx that names the limit."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from messaging.api.errors import ContractError
+from messaging.api.normaliser import MessageSpec
+from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
+from messaging.services.api_keys import api_key_create
+from messaging.services.quotas import api_key_parts_used_today, phone_country, quota_check
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+US_PHONE = "+14155550100"
+KE_PHONE = "+254712345678"
+GB_PHONE = "+442071838750"
+
+
+def spec(position=1, content="hello"):
+    return MessageSpec(
+        position=position,
+        content=content,
+        channel="text",
+        priority=False,
+        start_at=NOW,
+        expires_at=None,
+        voice_on_failure=False,
+    )
+
+
+def stored_recipients(api_key, count, *, parts=1, state=RecipientState.SUBMITTED, created_at=NOW):
+    sms_request = SmsRequest.objects.create(
+        id=SmsRequest.objects.count() + 1, api_key=api_key, format="json", body_hash="x", client="key:1"
+    )
+    SmsRequest.objects.filter(pk=sms_request.pk).update(created_at=created_at)
+    message = SmsMessage.objects.create(
+        request=sms_request, position=1, content="x", start_at=NOW, encoding="gsm7", parts=parts
+    )
+    Recipient.objects.bulk_create(
+        Recipient(message=message, phone=f"+1415555{n:04d}", state=state, due_at=NOW) for n in range(count)
+    )
+
+
+@pytest.fixture
+def key(db):
+    return api_key_create(name="limited")[0]
+
+
+def test_a_phone_is_placed_in_its_country():
+    assert [phone_country(p) for p in (US_PHONE, KE_PHONE, GB_PHONE)] == ["US", "KE", "GB"]
+
+
+def test_a_key_without_limits_passes_anything(key):
+    quota_check(api_key=key, specs=[spec()], phones_by_message={1: [US_PHONE, KE_PHONE]}, now=NOW)
+
+
+def test_a_request_without_a_key_passes(db):
+    quota_check(api_key=None, specs=[spec()], phones_by_message={1: [KE_PHONE]}, now=NOW)
+
+
+def test_a_country_outside_the_list_is_refused_with_403_naming_it(key):
+    key.allowed_countries = ["US", "ca"]
+    with pytest.raises(ContractError) as refused:
+        quota_check(api_key=key, specs=[spec()], phones_by_message={1: [US_PHONE, KE_PHONE, GB_PHONE]}, now=NOW)
+    assert refused.value.status_code == 403
+    assert refused.value.message == "Destination country not allowed for this API key: GB, KE (allowed: CA, US)"
+
+
+def test_countries_in_the_list_pass(key):
+    key.allowed_countries = ["US", "KE"]
+    quota_check(api_key=key, specs=[spec()], phones_by_message={1: [US_PHONE, KE_PHONE]}, now=NOW)
+
+
+def test_parts_used_today_count_each_recipient_by_its_message_parts(key):
+    stored_recipients(key, 3, parts=2)
+    stored_recipients(key, 4, parts=1, state=RecipientState.NOT_ATTEMPTED)
+    stored_recipients(key, 5, parts=1, created_at=datetime(2026, 11, 24, 23, 59, tzinfo=UTC))
+    assert api_key_parts_used_today(api_key=key, now=NOW) == 6
+
+
+def test_a_request_within_the_daily_quota_passes(key):
+    key.daily_quota_parts = 10
+    stored_recipients(key, 8)
+    quota_check(api_key=key, specs=[spec()], phones_by_message={1: [US_PHONE, KE_PHONE]}, now=NOW)
+
+
+def test_a_request_past_the_daily_quota_is_refused_with_429_naming_it(key):
+    key.daily_quota_parts = 10
+    stored_recipients(key, 9)
+    with pytest.raises(ContractError) as refused:
+        quota_check(api_key=key, specs=[spec()], phones_by_message={1: [US_PHONE, KE_PHONE]}, now=NOW)
+    assert refused.value.status_code == 429
+    assert refused.value.message == (
+        "Daily quota of 10 message parts exceeded for this API key: 9 used today, this request needs 2"
+    )
+    assert refused.value.headers["Retry-After"] == str(12 * 3600 + 1)
+
+
+def test_a_long_text_counts_all_its_parts_against_the_quota(key):
+    key.daily_quota_parts = 5
+    with pytest.raises(ContractError) as refused:
+        quota_check(api_key=key, specs=[spec(content="x" * 400)], phones_by_message={1: [US_PHONE, KE_PHONE]}, now=NOW)
+    assert "this request needs 6" in refused.value.message
+
+
+def test_yesterdays_parts_do_not_count_against_todays_quota(key):
+    key.daily_quota_parts = 10
+    stored_recipients(key, 10, created_at=datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
+    quota_check(api_key=key, specs=[spec()], phones_by_message={1: [US_PHONE]}, now=NOW)
