@@ -1,7 +1,122 @@
-from django.contrib import admin, messages
+"""The console: read-only queue pages (requests, messages, recipients) with the operator's
+actions. Lists never count a large table, and every filter is an indexed range or equality."""
 
-from messaging.models import ApiKey, Recipient, RecipientEvent, SmsMessage, SmsRequest
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+
+from messaging.models import (
+    ApiKey,
+    Provider,
+    Recipient,
+    RecipientEvent,
+    RecipientState,
+    SmsMessage,
+    SmsRequest,
+)
+from messaging.personalise import member_values, render
+from messaging.selectors_console import id_floor_at, table_estimate
 from messaging.services.api_keys import api_key_revoke
+from messaging.services.cancel import sms_request_cancel
+from messaging.services.operations import recipients_cancel
+from messaging.services.resend import recipients_failed, recipients_resend
+from messaging.text import text_layout
+from ops.models import TrafficMinute
+
+BOUNDED_COUNT = 1000
+RESEND_PERMISSION = "messaging.resend_recipient"
+CANCEL_PERMISSION = "messaging.cancel_recipient"
+
+
+class UncountedPaginator(Paginator):
+    """Pages without counting: the planner's estimate for a whole table, a count bounded at
+    a thousand rows for a filtered one."""
+
+    @cached_property
+    def count(self):
+        query = self.object_list
+        if not query.query.where:
+            estimate = table_estimate(query.model)
+            if estimate is not None:
+                return estimate
+        return query.order_by()[:BOUNDED_COUNT].count()
+
+
+class ConsoleAdmin(admin.ModelAdmin):
+    """Read-only pages that do not count their tables."""
+
+    paginator = UncountedPaginator
+    show_full_result_count = False
+    list_per_page = 50
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm(RESEND_PERMISSION)
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm(CANCEL_PERMISSION)
+
+
+class CreatedWithinFilter(admin.SimpleListFilter):
+    """Created within the last hour, day, week or month, as an id range (ids grow with time)."""
+
+    title = "created"
+    parameter_name = "created"
+    SPANS = {
+        "hour": timedelta(hours=1),
+        "day": timedelta(days=1),
+        "week": timedelta(days=7),
+        "month": timedelta(days=30),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, f"Last {key}") for key in self.SPANS]
+
+    def queryset(self, request, queryset):
+        span = self.SPANS.get(self.value() or "")
+        if span is None:
+            return queryset
+        return queryset.filter(id__gte=id_floor_at(queryset.model, moment=timezone.now() - span))
+
+
+class ProviderFilter(admin.SimpleListFilter):
+    """Providers from the configuration and from the last month's traffic, never a DISTINCT scan."""
+
+    title = "provider"
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        names = set(Provider.objects.values_list("name", flat=True))
+        month_ago = timezone.now() - timedelta(days=30)
+        names |= set(
+            TrafficMinute.objects.filter(minute__gte=month_ago).exclude(provider="").values_list("provider", flat=True)
+        )
+        return [(name, name) for name in sorted(names)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(provider=self.value()) if self.value() else queryset
+
+
+def _digits(term: str) -> str:
+    return term[1:] if term.startswith("+") else term
 
 
 @admin.register(ApiKey)
@@ -21,44 +136,296 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {queryset.count()} keys.", messages.SUCCESS)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "enabled", "order", "updated_at")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name",)
+
+
+class SmsMessageInline(admin.TabularInline):
+    model = SmsMessage
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("position", "content", "channel", "priority", "encoding", "parts", "start_at", "expires_at", "progress")
+    readonly_fields = fields
+
+    def progress(self, message):
+        if message.expansion_done:
+            return "expanded" if message.criteria else "-"
+        return f"{message.expanded_count} of {message.expected_total or '?'}"
+
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(SmsRequest)
-class SmsRequestAdmin(ReadOnlyAdmin):
+class SmsRequestAdmin(ConsoleAdmin):
     list_display = ("id", "client", "format", "created_at")
+    list_filter = (("created_at", admin.DateFieldListFilter), "format")
     search_fields = ("=id",)
-    show_full_result_count = False
+    inlines = [SmsMessageInline]
+    actions = ["resend_failed", "cancel_waiting"]
+    readonly_fields = ("id", "client", "format", "api_key", "user", "idempotency_key", "created_at", "recipients_link")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if not term.isdigit() or len(term) > 19:
+            return queryset.none(), False
+        return queryset.filter(id=int(term)), False
+
+    @admin.display(description="Recipients")
+    def recipients_link(self, sms_request):
+        url = reverse("admin:messaging_recipient_changelist") + f"?q={sms_request.pk}"
+        return format_html('<a href="{}">Recipients of this request</a>', url)
+
+    @admin.action(description="Resend the rejected, undelivered and expired recipients", permissions=["resend"])
+    def resend_failed(self, request, queryset):
+        total = None
+        for sms_request in queryset[:100]:
+            report = recipients_resend(
+                recipient_ids=recipients_failed(request_id=sms_request.pk), by=request.user.get_username()
+            )
+            if total is None:
+                total = report
+            else:
+                total.resent += report.resent
+                total.opted_out += report.opted_out
+                total.not_failed += report.not_failed
+                total.already_resent += report.already_resent
+        if total is not None:
+            self.message_user(request, f"Resend: {total.summary()}.", messages.SUCCESS)
+
+    @admin.action(description="Cancel what is not yet submitted", permissions=["cancel"])
+    def cancel_waiting(self, request, queryset):
+        cancelled = sum(sms_request_cancel(request_id=sms_request.pk) for sms_request in queryset[:100])
+        self.message_user(request, f"Cancelled {cancelled} recipients not yet submitted.", messages.SUCCESS)
 
 
 @admin.register(SmsMessage)
-class SmsMessageAdmin(ReadOnlyAdmin):
-    list_display = ("id", "request_id", "position", "channel", "priority", "start_at", "expires_at", "parts")
-    list_filter = ("channel", "priority")
+class SmsMessageAdmin(ConsoleAdmin):
+    list_display = ("id", "request_id", "position", "channel", "priority", "encoding", "parts", "start_at", "progress")
+    list_filter = ("channel", "priority", "encoding", "expansion_done", CreatedWithinFilter)
     search_fields = ("=request__id",)
-    show_full_result_count = False
+    readonly_fields = (
+        "request",
+        "position",
+        "content",
+        "channel",
+        "priority",
+        "encoding",
+        "parts",
+        "personalised",
+        "criteria",
+        "start_at",
+        "expires_at",
+        "voice_on_failure",
+        "progress",
+        "created_at",
+    )
+    exclude = ("expansion_cursor", "expected_total", "expanded_count", "expansion_done")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if not term.isdigit() or len(term) > 19:
+            return queryset.none(), False
+        number = int(term)
+        return queryset.filter(Q(request_id=number) | Q(id=number)), False
+
+    @admin.display(description="Expansion")
+    def progress(self, message):
+        if message.expansion_done:
+            return "done"
+        return f"{message.expanded_count} of {message.expected_total or '?'}"
 
 
 class RecipientEventInline(admin.TabularInline):
     model = RecipientEvent
     extra = 0
     can_delete = False
-    readonly_fields = ("state", "at", "provider_message_id", "error_code", "detail")
+    verbose_name_plural = "History"
+    fields = ("at", "state", "provider_message_id", "error_code", "detail")
+    readonly_fields = fields
+    ordering = ("at", "id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Recipient)
-class RecipientAdmin(ReadOnlyAdmin):
-    list_display = ("id", "phone", "state", "provider", "provider_message_id", "due_at", "submitted_at")
-    list_filter = ("state", "channel", "priority")
-    search_fields = ("=phone", "=provider_message_id", "=message__request__id")
-    raw_id_fields = ("message", "member")
+class RecipientAdmin(ConsoleAdmin):
+    list_display = (
+        "id",
+        "request",
+        "phone",
+        "state",
+        "provider",
+        "provider_message_id",
+        "error_code",
+        "attempts",
+        "resend_of_id",
+        "due_at",
+        "final_at",
+    )
+    list_filter = ("state", ProviderFilter, "channel", "priority", CreatedWithinFilter)
+    list_select_related = ("message",)
+    search_fields = ("phone",)  # the search box; get_search_results reads the term itself
+    search_help_text = "A request id, recipient id, member id (or member:ID), mobile (+E.164) or provider message id."
     inlines = [RecipientEventInline]
-    show_full_result_count = False
+    actions = ["resend_selected", "cancel_selected"]
+    fieldsets = (
+        (None, {"fields": ("request", "message", "member", "phone", "channel", "priority", "state", "attempts")}),
+        ("As sent", {"fields": ("content_as_sent", "encoding_as_sent", "parts_as_sent")}),
+        (
+            "Provider",
+            {"fields": ("provider", "provider_message_id", "error_code", "error", "outcome_unknown")},
+        ),
+        ("Times", {"fields": ("created_at", "due_at", "expires_at", "submitted_at", "final_at")}),
+        ("Attempts", {"fields": ("resend_of", "later_attempts", "resend_button")}),
+    )
+    readonly_fields = (
+        "request",
+        "message",
+        "member",
+        "phone",
+        "channel",
+        "priority",
+        "state",
+        "attempts",
+        "content_as_sent",
+        "encoding_as_sent",
+        "parts_as_sent",
+        "provider",
+        "provider_message_id",
+        "error_code",
+        "error",
+        "outcome_unknown",
+        "created_at",
+        "due_at",
+        "expires_at",
+        "submitted_at",
+        "final_at",
+        "resend_of",
+        "later_attempts",
+        "resend_button",
+    )
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if term.lower().startswith("member:"):
+            member = term.split(":", 1)[1].strip()
+            return (queryset.filter(member_id=int(member)) if member.isdigit() else queryset.none()), False
+        condition = Q(provider_message_id=term)
+        digits = _digits(term)
+        if digits.isdigit():
+            condition |= Q(phone="+" + digits) | Q(phone=digits)
+            if not term.startswith("+") and len(term) <= 19:
+                number = int(term)
+                message_ids = list(SmsMessage.objects.filter(request_id=number).values_list("id", flat=True)[:1000])
+                condition |= Q(id=number) | Q(member_id=number)
+                if message_ids:
+                    condition |= Q(message_id__in=message_ids)
+        return queryset.filter(condition), False
+
+    @admin.display(description="Request")
+    def request(self, recipient):
+        url = reverse("admin:messaging_smsrequest_change", args=[recipient.message.request_id])
+        return format_html('<a href="{}">{}</a>', url, recipient.message.request_id)
+
+    def _text(self, recipient) -> str:
+        message = recipient.message
+        if recipient.content:
+            return recipient.content
+        if message.personalised:
+            values = member_values(recipient.member) if recipient.member else {"mobile": recipient.phone}
+            return render(message.content, values)
+        return message.content
+
+    @admin.display(description="Content")
+    def content_as_sent(self, recipient):
+        return self._text(recipient)
+
+    @admin.display(description="Encoding")
+    def encoding_as_sent(self, recipient):
+        text = self._text(recipient)
+        return "GSM 03.38" if text_layout(text).encoding == "gsm7" else "UCS-2"
+
+    @admin.display(description="Parts")
+    def parts_as_sent(self, recipient):
+        return text_layout(self._text(recipient)).parts
+
+    @admin.display(description="Later attempts")
+    def later_attempts(self, recipient):
+        attempts = recipient.attempts_after.order_by("id")[:20]
+        return (
+            format_html_join(
+                ", ",
+                '<a class="later-attempt" href="{}">#{} ({})</a>',
+                ((reverse("admin:messaging_recipient_change", args=[row.pk]), row.pk, row.state) for row in attempts),
+            )
+            or "-"
+        )
+
+    @admin.display(description="Resend")
+    def resend_button(self, recipient):
+        if recipient.state not in (RecipientState.REJECTED, RecipientState.UNDELIVERED, RecipientState.EXPIRED):
+            return "-"
+        url = reverse("admin:messaging_recipient_resend", args=[recipient.pk])
+        return format_html('<a class="button" id="resend-link" href="{}">Resend as a new attempt</a>', url)
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:recipient_id>/resend/",
+                self.admin_site.admin_view(self.resend_view),
+                name="messaging_recipient_resend",
+            )
+        ]
+        return own + super().get_urls()
+
+    def resend_view(self, request, recipient_id: int):
+        """Confirm (GET) and resend (POST) one recipient; refused without the resend permission."""
+        if not self.has_resend_permission(request):
+            raise PermissionDenied
+        recipient = get_object_or_404(Recipient.objects.select_related("message"), pk=recipient_id)
+        if request.method == "POST":
+            report = recipients_resend(recipient_ids=[recipient.pk], by=request.user.get_username())
+            level = messages.SUCCESS if report.resent else messages.WARNING
+            self.message_user(request, f"Resend: {report.summary()}.", level)
+            target = report.new_ids[0] if report.new_ids else recipient.pk
+            return HttpResponseRedirect(reverse("admin:messaging_recipient_change", args=[target]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Resend recipient {recipient.pk}",
+            "recipient": recipient,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "admin/console/resend_confirm.html", context)
+
+    @admin.action(description="Resend the selected failed recipients as new attempts", permissions=["resend"])
+    def resend_selected(self, request, queryset):
+        report = recipients_resend(recipient_ids=queryset.values_list("id", flat=True), by=request.user.get_username())
+        self.message_user(request, f"Resend: {report.summary()}.", messages.SUCCESS)
+
+    @admin.action(description="Cancel the selected recipients not yet submitted", permissions=["cancel"])
+    def cancel_selected(self, request, queryset):
+        ids = list(queryset.values_list("id", flat=True))
+        cancelled = recipients_cancel(recipient_ids=ids, by=request.user.get_username())
+        self.message_user(
+            request,
+            f"Cancelled {cancelled} recipients; {len(ids) - cancelled} were already submitted or final.",
+            messages.SUCCESS,
+        )

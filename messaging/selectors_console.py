@@ -1,0 +1,199 @@
+"""What the console reads: every query here is an indexed range or a bounded look, never a
+count over the recipient table."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Max, Min, Q, Sum
+from django.utils import timezone
+
+from messaging.models import Provider, Recipient, RecipientState, SmsMessage
+from ops.models import TrafficMinute
+
+WINDOWS = (("hour", timedelta(hours=1)), ("day", timedelta(days=1)), ("week", timedelta(days=7)))
+STATE_ORDER = [
+    RecipientState.INITIAL,
+    RecipientState.SUBMITTED,
+    RecipientState.DELIVERED,
+    RecipientState.UNDELIVERED,
+    RecipientState.REJECTED,
+    RecipientState.EXPIRED,
+    RecipientState.CANCELLED,
+    RecipientState.NOT_ATTEMPTED,
+]
+QUEUE_DEPTH_CAP = 100_000
+RATE_MINUTES = 5
+
+
+@dataclass
+class ProviderRow:
+    name: str
+    kind: str = ""
+    state: str = ""
+    parts_per_second: float = 0.0
+    last_seen: datetime | None = None
+
+
+@dataclass
+class Dashboard:
+    now: datetime
+    counts: list[dict] = field(default_factory=list)  # one per state: {"state", "hour", "day", "week"}
+    series: dict[str, list[int]] = field(default_factory=dict)  # provider -> parts per minute, 1440 values
+    series_start: datetime | None = None
+    oldest_waiting: timedelta | None = None
+    queue_depth: int = 0
+    queue_depth_capped: bool = False
+    expanding: list[SmsMessage] = field(default_factory=list)
+    providers: list[ProviderRow] = field(default_factory=list)
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def traffic_state_counts(*, now: datetime) -> list[dict]:
+    """Recipients that reached each state within the last hour, day and week (`initial`: queued)."""
+    end = _minute(now)
+    sums = {name: Sum("messages", filter=Q(minute__gte=end - span)) for name, span in WINDOWS}
+    rows = TrafficMinute.objects.filter(minute__gte=end - WINDOWS[-1][1]).values("state").annotate(**sums).order_by()
+    totals = {state: {name: 0 for name, _ in WINDOWS} for state in STATE_ORDER}
+    for row in rows:
+        totals[row["state"]] = {name: row[name] or 0 for name, _ in WINDOWS}
+    return [{"state": state, **counts} for state, counts in totals.items()]
+
+
+def traffic_parts_series(*, now: datetime, minutes: int = 1440) -> tuple[datetime, dict[str, list[int]]]:
+    """Message parts submitted per minute per provider over the last `minutes`."""
+    end = _minute(now)
+    start = end - timedelta(minutes=minutes - 1)
+    series: dict[str, list[int]] = {}
+    rows = TrafficMinute.objects.filter(minute__gte=start, minute__lte=end, state=RecipientState.SUBMITTED).values_list(
+        "minute", "provider", "parts"
+    )
+    for minute, provider, parts in rows:
+        index = int((minute - start).total_seconds() // 60)
+        if 0 <= index < minutes:
+            series.setdefault(provider or "unknown", [0] * minutes)[index] += parts
+    return start, dict(sorted(series.items()))
+
+
+def queue_oldest_waiting(*, now: datetime) -> timedelta | None:
+    """How long the longest-waiting due recipient has waited (one probe per priority lane, each
+    an ordered walk of the queue's partial index)."""
+    oldest = None
+    for priority in (True, False):
+        due_at = (
+            Recipient.objects.filter(state=RecipientState.INITIAL, priority=priority, due_at__lte=now)
+            .order_by("due_at")
+            .values_list("due_at", flat=True)
+            .first()
+        )
+        if due_at is not None and (oldest is None or due_at < oldest):
+            oldest = due_at
+    return None if oldest is None else now - oldest
+
+
+def queue_depth(*, cap: int = QUEUE_DEPTH_CAP) -> tuple[int, bool]:
+    """Recipients waiting to be sent, counted up to `cap`; (count, whether the cap was hit)."""
+    depth = Recipient.objects.filter(state=RecipientState.INITIAL).order_by()[:cap].count()
+    return depth, depth >= cap
+
+
+def messages_expanding(*, limit: int = 20) -> list[SmsMessage]:
+    return list(SmsMessage.objects.filter(expansion_done=False).order_by("created_at")[:limit])
+
+
+def providers_overview(*, now: datetime) -> list[ProviderRow]:
+    """Configured providers and any that sent lately, with parts/s over the last few minutes."""
+    since = _minute(now) - timedelta(minutes=RATE_MINUTES)
+    recent = {
+        row["provider"]: row
+        for row in TrafficMinute.objects.filter(
+            minute__gte=since, minute__lt=_minute(now), state=RecipientState.SUBMITTED
+        )
+        .values("provider")
+        .annotate(parts=Sum("parts"), last=Max("minute"))
+        .order_by()
+    }
+    rows = []
+    for provider in Provider.objects.all():
+        rows.append(ProviderRow(name=provider.name, kind=provider.get_kind_display(), state=provider_state(provider)))
+    known = {row.name for row in rows}
+    day_ago = _minute(now) - timedelta(days=1)
+    seen = (
+        TrafficMinute.objects.filter(minute__gte=day_ago, state=RecipientState.SUBMITTED)
+        .exclude(provider="")
+        .values("provider")
+        .annotate(last=Max("minute"))
+        .order_by()
+    )
+    last_seen = {row["provider"]: row["last"] for row in seen}
+    for name in sorted(set(last_seen) - known):
+        rows.append(ProviderRow(name=name, kind="backend", state="sending"))
+    for row in rows:
+        parts = (recent.get(row.name) or {}).get("parts") or 0
+        row.parts_per_second = round(parts / (RATE_MINUTES * 60), 2)
+        row.last_seen = last_seen.get(row.name)
+    return rows
+
+
+def provider_state(provider: Provider) -> str:
+    """The provider's connection state as far as the console can tell without dialling it:
+    disabled, or enabled with what kind of link it keeps (an SMPP bind or HTTP requests)."""
+    if not provider.enabled:
+        return "disabled"
+    if provider.kind == "SMPP":
+        host = provider.properties.get("host") or provider.properties.get("smpp.host") or ""
+        return f"enabled, SMPP bind to {host}" if host else "enabled, SMPP (no host set)"
+    return "enabled, HTTP"
+
+
+def console_dashboard(*, now: datetime | None = None) -> Dashboard:
+    now = now or timezone.now()
+    start, series = traffic_parts_series(now=now)
+    depth, capped = queue_depth()
+    return Dashboard(
+        now=now,
+        counts=traffic_state_counts(now=now),
+        series=series,
+        series_start=start,
+        oldest_waiting=queue_oldest_waiting(now=now),
+        queue_depth=depth,
+        queue_depth_capped=capped,
+        expanding=messages_expanding(),
+        providers=providers_overview(now=now),
+    )
+
+
+def table_estimate(model) -> int | None:
+    """PostgreSQL's own estimate of a table's rows (no scan); None elsewhere."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [model._meta.db_table])
+        row = cursor.fetchone()
+    return max(int(row[0]), 0) if row else None
+
+
+def id_floor_at(model, *, moment: datetime, field_name: str = "created_at") -> int:
+    """The smallest id whose row was created at or after `moment`, found by bisecting the
+    primary key (ids grow with creation time), so a date filter becomes an id range."""
+    bounds = model.objects.aggregate(low=Min("id"), high=Max("id"))
+    low, high = bounds["low"], bounds["high"]
+    if low is None:
+        return 0
+    answer = high + 1
+    while low <= high:
+        middle = (low + high) // 2
+        row = model.objects.filter(id__gte=middle).order_by("id").values_list("id", field_name).first()
+        if row is None:
+            high = middle - 1
+            continue
+        row_id, created = row
+        if created >= moment:
+            answer = min(answer, row_id)
+            high = middle - 1
+        else:
+            low = row_id + 1
+    return answer

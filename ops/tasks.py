@@ -1,0 +1,11 @@
+"""Periodic tasks of the console: they call one service each."""
+
+from celery import shared_task
+
+from messaging.services import traffic
+
+
+@shared_task(name="ops.traffic_aggregate", ignore_result=True)
+def traffic_aggregate():
+    traffic.traffic_aggregate()
+    traffic.traffic_prune()
