@@ -20,3 +20,39 @@ class SegmentFactory(factory.django.DjangoModelFactory):
         model = Segment
 
     name = factory.Sequence(lambda n: f"segment {n}")
+
+
+class SmsRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "messaging.SmsRequest"
+
+    id = factory.Sequence(lambda n: 7_000_000_000_000 + n)
+    format = "json"
+    body_hash = "0" * 64
+    client = "key:0"
+
+
+class SmsMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "messaging.SmsMessage"
+
+    request = factory.SubFactory(SmsRequestFactory)
+    position = 1
+    content = "Hello from the gateway"
+    channel = "text"
+    priority = False
+    start_at = factory.LazyFunction(lambda: __import__("django.utils.timezone").utils.timezone.now())
+    encoding = "gsm7"
+    parts = 1
+
+
+class RecipientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "messaging.Recipient"
+
+    message = factory.SubFactory(SmsMessageFactory)
+    phone = factory.Sequence(lambda n: f"+1415666{n % 10000:04d}")
+    channel = factory.SelfAttribute("message.channel")
+    priority = factory.SelfAttribute("message.priority")
+    due_at = factory.SelfAttribute("message.start_at")
+    expires_at = factory.SelfAttribute("message.expires_at")
