@@ -2,6 +2,18 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
+def _task_started(task_id=None, **kwargs):
+    from smsgateway.logging import request_id_var
+
+    request_id_var.set(f"task-{task_id}" if task_id else "-")
+
+
+def _task_finished(**kwargs):
+    from smsgateway.logging import request_id_var
+
+    request_id_var.set("-")
+
+
 def _groups_after_migrate(sender, **kwargs):
     from ops.groups import console_groups_setup
 
@@ -17,3 +29,8 @@ class OpsConfig(AppConfig):
     def ready(self):
         # After every migrate (and every test flush) the groups and their permissions exist.
         post_migrate.connect(_groups_after_migrate, sender=self, dispatch_uid="ops.groups_after_migrate")
+        # In a worker, the task id stands for the request id on each log line.
+        from celery.signals import task_postrun, task_prerun
+
+        task_prerun.connect(_task_started, weak=False, dispatch_uid="ops.task_started")
+        task_postrun.connect(_task_finished, weak=False, dispatch_uid="ops.task_finished")

@@ -36,3 +36,20 @@ class TrafficWatermark(models.Model):
 
     def __str__(self):
         return f"{self.source} {self.done_id}"
+
+
+class TrafficTotal(models.Model):
+    """Running totals since the gateway started, per provider and state: the counters that
+    /metrics exposes (they only grow, as Prometheus counters must)."""
+
+    provider = models.CharField(max_length=100, blank=True, default="")
+    state = models.CharField(max_length=16)
+    messages = models.PositiveBigIntegerField(default=0)
+    parts = models.PositiveBigIntegerField(default=0)
+    latency_seconds = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "state"], name="traffic_total_unique")]
+
+    def __str__(self):
+        return f"{self.provider or '-'} {self.state} {self.messages}"

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ops.middleware.RequestIdMiddleware",
     "messaging.api.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -234,4 +235,19 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "smsgateway.schema.postprocess"],
     "PREPROCESSING_HOOKS": ["smsgateway.schema.preprocess"],
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Console and observability. Every log line carries the request id (X-Request-ID, or the Celery
+# task id) and shows phone numbers masked; LOG_FORMAT=json writes one JSON object a line.
+# /metrics is open unless METRICS_TOKEN is set, then it wants "Authorization: Bearer <token>".
+LOGGING.setdefault("filters", {})["request_context"] = {"()": "smsgateway.logging.RequestContextFilter"}
+LOGGING["formatters"]["keyvalue"] = {"()": "smsgateway.logging.KeyValueFormatter"}
+LOGGING["formatters"]["json"] = {"()": "smsgateway.logging.JsonFormatter"}
+LOGGING["handlers"]["console"]["filters"] = ["request_context"]
+LOGGING["handlers"]["console"]["formatter"] = "json" if env.str("LOG_FORMAT", default="") == "json" else "keyvalue"
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+CELERY_BEAT_SCHEDULE["traffic-aggregate"] = {
+    "task": "ops.traffic_aggregate",
+    "schedule": env.float("TRAFFIC_AGGREGATE_SECONDS", default=15.0),
+    "options": {"expires": 30},
 }

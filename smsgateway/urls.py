@@ -11,6 +11,7 @@ api_patterns = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("ops.urls")),  # /healthz, /readyz, /metrics
     # The OpenAPI 3 description of the API and its Swagger UI (credentials needed, like the API).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/schema/swagger/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-schema-swagger"),

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from audiences.models import Member
 from messaging.models import ApiKey
 from messaging.services.api_keys import api_key_create
+from ops.groups import console_groups_setup
 
 DEMO_MEMBERS = [
     ("Ada", "Lovelace", "ada@example.com", "+14155550101", "United States", "CA"),
@@ -17,6 +18,7 @@ class Command(BaseCommand):
     help = "Create the demo data once: a superuser, an API key and a few audience members."
 
     def handle(self, *args, **options):
+        console_groups_setup()  # the staff groups marketing, operator and auditor, every time
         if ApiKey.objects.filter(name="demo").exists():
             self.stdout.write("Demo data is already there (the key was printed when it was made).")
             return

@@ -1,0 +1,61 @@
+"""What /readyz checks: the database, the broker and each enabled provider."""
+
+import socket
+import time
+
+from django.conf import settings
+from django.db import connection
+
+from messaging.models import Provider, ProviderKind
+
+TIMEOUT_SECONDS = 2.0
+
+
+def _timed(check) -> dict:
+    started = time.monotonic()
+    try:
+        detail = check()
+        ok = True
+    except Exception as error:  # each check reports its own failure; readiness is their sum
+        detail, ok = f"{type(error).__name__}: {error}"[:300], False
+    return {"ok": ok, "detail": detail, "ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def database_check() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return connection.vendor
+
+
+def broker_check() -> str:
+    from smsgateway.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)
+        return conn.transport.driver_type
+
+
+def provider_check(provider: Provider) -> str:
+    """An SMPP provider must accept a TCP connection on its host and port; an HTTP provider is
+    reported as configured (dialling an HTTP API would cost a request or need its credentials)."""
+    if provider.kind != ProviderKind.SMPP:
+        return "configured"
+    host = provider.properties.get("Host", "")
+    port = int(provider.properties.get("Port") or 2775)
+    if not host:
+        raise ValueError("no Host set")
+    with socket.create_connection((host, port), timeout=TIMEOUT_SECONDS):
+        return f"tcp {host}:{port} reachable"
+
+
+def readiness_checks() -> dict[str, dict]:
+    checks = {"database": _timed(database_check)}
+    if not checks["database"]["ok"]:
+        return checks
+    checks["broker"] = _timed(broker_check)
+    for provider in Provider.objects.filter(enabled=True):
+        checks[f"provider:{provider.name}"] = _timed(lambda provider=provider: provider_check(provider))
+    if not any(name.startswith("provider:") for name in checks):
+        checks["provider:" + settings.SMS_BACKEND.rsplit(".", 1)[-1]] = {"ok": True, "detail": "backend", "ms": 0.0}
+    return checks
