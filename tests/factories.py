@@ -1,4 +1,5 @@
 import factory
+from django.utils import timezone
 
 from audiences.models import Member, Segment
 
@@ -41,7 +42,7 @@ class SmsMessageFactory(factory.django.DjangoModelFactory):
     content = "Hello from the gateway"
     channel = "text"
     priority = False
-    start_at = factory.LazyFunction(lambda: __import__("django.utils.timezone").utils.timezone.now())
+    start_at = factory.LazyFunction(timezone.now)
     encoding = "gsm7"
     parts = 1
 
