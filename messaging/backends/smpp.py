@@ -1,0 +1,572 @@
+"""SMPP 3.4 over long-lived transceiver binds, with smpplib's PDU codec.
+
+One backend per process holds `binds` sessions. Each session has a reader thread that takes
+submit_sm_resp, deliver_sm (receipts), enquire_link and unbind off the socket, sends
+enquire_link when the line has been quiet, and declares the session lost when the SMSC stops
+answering. `send_messages` writes submit_sm in chunks of up to `window` outstanding per session
+(one write per chunk, TCP_NODELAY set) and waits for the answers. A session that drops with
+submits outstanding leaves those messages without an outcome (it is not known whether the SMSC
+took them); parts never written are sent over a new session, opened with backoff.
+
+Options (SMS_BACKEND_OPTIONS): host, port, system_id, password, system_type, binds, window,
+source_ton, source_npi, sender, throughput (parts per second for the provider across all
+processes, through messaging.throttle; 0 is unlimited), name, and the timings
+enquire_link_seconds, response_timeout, connect_timeout, reconnect_wait, throttle_max_wait;
+submit_id_base and receipt_id_base (10 or 16) when the SMSC writes its ids in known bases.
+"""
+
+import itertools
+import logging
+import random
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from dataclasses import replace
+
+from smpplib import command
+
+from .base import (
+    BaseSmsBackend,
+    OutboundSms,
+    PermanentProviderError,
+    Receipt,
+    SendOutcome,
+    TransientProviderError,
+)
+from .smpp_pdu import (
+    address_ton_npi,
+    receipt_from_deliver_sm,
+    smpp_message_id_forms,
+    smpp_message_id_normal,
+    sms_parts,
+    submit_status_error,
+    validity_period,
+)
+
+__all__ = ["SmppBackend", "smpp_message_id_forms", "smpp_message_id_normal"]
+
+logger = logging.getLogger(__name__)
+
+ESME_ROK = 0x00
+ESME_RX_T_APPN = 0x64
+_HEADER = struct.Struct(">LLLL")
+_UNKNOWN = object()  # a part whose submit may or may not have reached the SMSC
+
+
+class _Sequences:
+    """What smpplib's PDU classes ask for sequence numbers; shared by a session's threads."""
+
+    def __init__(self):
+        self._numbers = itertools.count(1)
+        self.sequence = 0
+
+    def next_sequence(self) -> int:
+        self.sequence = (next(self._numbers) - 1) % 0x7FFFFFFF + 1
+        return self.sequence
+
+
+class _Part:
+    __slots__ = ("owner", "sent_at", "status", "message_id")
+
+    def __init__(self, owner: int):
+        self.owner = owner
+        self.sent_at = 0.0
+        self.status = None  # None: waiting; an int: the SMSC's command_status; _UNKNOWN: lost
+        self.message_id = ""
+
+
+class SmppSession:
+    """One transceiver bind and the thread that reads it."""
+
+    def __init__(self, backend: "SmppBackend", number: int):
+        self.backend = backend
+        self.number = number
+        self.sock: socket.socket | None = None
+        self.alive = False
+        self.pending: dict[int, _Part] = {}  # sequence -> part; guarded by backend.changed
+        self.sequences = _Sequences()
+        self.write_lock = threading.Lock()
+        self.failures = 0
+        self.next_attempt = 0.0
+        self.last_read = 0.0
+        self.last_check = 0.0
+        self.ping_sent_at = 0.0
+
+    # --- opening and closing ---------------------------------------------------------------
+
+    def open(self) -> bool:
+        backend = self.backend
+        try:
+            sock = socket.create_connection((backend.host, backend.port), timeout=backend.connect_timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            bind = command.BindTransceiver(
+                "bind_transceiver",
+                client=self.sequences,
+                system_id=backend.system_id,
+                password=backend.password,
+                system_type=backend.system_type,
+                interface_version=0x34,
+                addr_ton=0,
+                addr_npi=0,
+                address_range="",
+            )
+            sock.sendall(bind.generate())
+            header = _recv_exact(sock, 16)
+            length, command_id, status, _ = _HEADER.unpack(header)
+            _recv_exact(sock, length - 16)
+            if command_id != 0x80000009 or status != ESME_ROK:
+                sock.close()
+                raise ConnectionError(f"bind refused: command 0x{command_id:08X} status 0x{status:08X}")
+        except (OSError, ConnectionError) as error:
+            self.failures += 1
+            delay = min(backend.reconnect_max_seconds, 0.25 * 2 ** (self.failures - 1))
+            self.next_attempt = time.monotonic() + delay * random.uniform(0.75, 1.25)
+            logger.warning("SMPP bind %s to %s:%s failed: %s", self.number, backend.host, backend.port, error)
+            return False
+        sock.settimeout(backend.tick)
+        self.sock = sock
+        self.pending = {}
+        self.failures = 0
+        self.last_read = time.monotonic()
+        self.ping_sent_at = 0.0
+        self.alive = True
+        backend.binds_opened += 1
+        threading.Thread(target=self._read, name=f"smpp-{backend.name}-{self.number}", daemon=True).start()
+        return True
+
+    def send(self, data: bytes) -> bool:
+        with self.write_lock:
+            if not self.alive or self.sock is None:
+                return False
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                self.drop()
+                return False
+        return True
+
+    def drop(self) -> None:
+        """Close the socket; the reader thread then gives up what was outstanding."""
+        self.alive = False
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def unbind(self) -> None:
+        if self.alive:
+            self.send(command.Unbind("unbind", client=self.sequences).generate())
+            time.sleep(0.05)
+        self.drop()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        sock, pending = self.sock, self.pending
+        buffer = bytearray()
+        try:
+            while self.alive and sock is self.sock:
+                try:
+                    data = sock.recv(262144)
+                except TimeoutError:
+                    self._idle(pending)
+                    continue
+                except OSError:
+                    break
+                if not data:
+                    break
+                self.last_read = time.monotonic()
+                buffer += data
+                answered = []
+                while len(buffer) >= 16:
+                    length = int.from_bytes(buffer[:4], "big")
+                    if len(buffer) < length:
+                        break
+                    pdu = bytes(buffer[:length])
+                    del buffer[:length]
+                    if not self._handle(pdu, answered):
+                        return
+                if answered:
+                    self._answer(pending, answered)
+                if self.last_read - self.last_check >= self.backend.tick:
+                    self._idle(pending)
+        finally:
+            self._lost(sock, pending)
+
+    def _handle(self, pdu: bytes, answered: list) -> bool:
+        _, command_id, status, sequence = _HEADER.unpack_from(pdu)
+        if command_id in (0x80000004, 0x80000000):  # submit_sm_resp, generic_nack
+            message_id = ""
+            if command_id == 0x80000004 and len(pdu) > 16:
+                message_id = pdu[16:].split(b"\x00", 1)[0].decode("latin-1")
+            answered.append((sequence, status, message_id))
+        elif command_id == 0x00000005:  # deliver_sm
+            self._deliver(pdu, sequence)
+        elif command_id == 0x00000015:  # enquire_link
+            self.send(_HEADER.pack(16, 0x80000015, ESME_ROK, sequence))
+        elif command_id == 0x80000015:  # enquire_link_resp
+            self.ping_sent_at = 0.0
+            self.backend.enquire_links_answered += 1
+        elif command_id == 0x00000006:  # unbind: answer it and end the session
+            self.send(_HEADER.pack(16, 0x80000006, ESME_ROK, sequence))
+            logger.warning("SMPP bind %s unbound by the SMSC", self.number)
+            return False
+        elif command_id == 0x80000006:  # unbind_resp
+            return False
+        elif not command_id & 0x80000000:
+            self.send(_HEADER.pack(16, 0x80000000, 0x03, sequence))  # generic_nack: not supported
+        return True
+
+    def _deliver(self, pdu: bytes, sequence: int) -> None:
+        try:
+            deliver = command.DeliverSM("deliver_sm", client=self.sequences, allow_unknown_opt_params=True)
+            deliver.parse(pdu)
+            receipt = receipt_from_deliver_sm(
+                esm_class=deliver.esm_class or 0,
+                short_message=deliver.short_message or b"",
+                receipted_message_id=getattr(deliver, "receipted_message_id", None),
+                message_state=getattr(deliver, "message_state", None),
+                provider=self.backend.name,
+            )
+        except Exception:
+            logger.exception("SMPP deliver_sm not understood")
+            receipt = None
+        if receipt is not None:
+            receipt = self.backend.receipt_in_submit_form(receipt)
+        if receipt is None or self.backend.receipt_sink is None:
+            if receipt is None:
+                logger.info("SMPP deliver_sm that is not a final receipt ignored")
+            self.send(_deliver_sm_resp(sequence, ESME_ROK))
+            return
+        self.backend.receipts_waiting(self, sequence, receipt)
+
+    def _answer(self, pending: dict, answered: list) -> None:
+        changed = self.backend.changed
+        with changed:
+            for sequence, status, message_id in answered:
+                part = pending.pop(sequence, None)
+                if part is not None:
+                    part.status = status
+                    part.message_id = message_id
+            changed.notify_all()
+
+    def _idle(self, pending: dict) -> None:
+        backend = self.backend
+        now = self.last_check = time.monotonic()
+        if self.ping_sent_at and now - self.ping_sent_at > backend.response_timeout:
+            logger.warning("SMPP bind %s: enquire_link unanswered", self.number)
+            self.drop()
+            return
+        if pending:
+            with backend.changed:
+                oldest = min((part.sent_at for part in pending.values()), default=now)
+            if now - oldest > backend.response_timeout:
+                logger.warning("SMPP bind %s: submit_sm unanswered for %.1fs", self.number, now - oldest)
+                self.drop()
+                return
+        if not self.ping_sent_at and now - self.last_read >= backend.enquire_link_seconds:
+            self.ping_sent_at = now
+            self.send(_HEADER.pack(16, 0x00000015, ESME_ROK, self.sequences.next_sequence()))
+
+    def _lost(self, sock, pending: dict) -> None:
+        if sock is self.sock:
+            self.drop()
+        changed = self.backend.changed
+        with changed:
+            lost = list(pending.values())
+            pending.clear()
+            for part in lost:
+                part.status = _UNKNOWN
+            changed.notify_all()
+        if lost:
+            logger.warning("SMPP bind %s lost with %d submit_sm unanswered", self.number, len(lost))
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    chunks, received = [], 0
+    while received < size:
+        chunk = sock.recv(size - received)
+        if not chunk:
+            raise ConnectionError("connection closed by the SMSC")
+        chunks.append(chunk)
+        received += len(chunk)
+    return b"".join(chunks)
+
+
+def _deliver_sm_resp(sequence: int, status: int) -> bytes:
+    return _HEADER.pack(17, 0x80000005, status, sequence) + b"\x00"
+
+
+class SmppBackend(BaseSmsBackend):
+    name = "smpp"
+
+    def __init__(
+        self,
+        *,
+        receipt_sink=None,
+        host: str = "127.0.0.1",
+        port: int = 2775,
+        system_id: str = "",
+        password: str = "",
+        system_type: str = "",
+        binds: int = 1,
+        window: int = 50,
+        source_ton: int | None = None,
+        source_npi: int | None = None,
+        sender: str = "",
+        throughput: float = 0,
+        name: str = "smpp",
+        enquire_link_seconds: float = 30.0,
+        response_timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        reconnect_wait: float = 10.0,
+        reconnect_max_seconds: float = 30.0,
+        throttle_max_wait: float = 30.0,
+        submit_id_base: int = 0,
+        receipt_id_base: int = 0,
+        **options,
+    ):
+        super().__init__(receipt_sink=receipt_sink, **options)
+        self.host, self.port = host, int(port)
+        self.system_id, self.password, self.system_type = system_id, password, system_type
+        self.window = max(1, int(window))
+        self.source_ton = None if source_ton in (None, "") else int(source_ton)
+        self.source_npi = None if source_npi in (None, "") else int(source_npi)
+        self.sender = sender
+        self.throughput = float(throughput or 0)
+        self.name = name
+        self.enquire_link_seconds = float(enquire_link_seconds)
+        self.response_timeout = float(response_timeout)
+        self.connect_timeout = float(connect_timeout)
+        self.reconnect_wait = float(reconnect_wait)
+        self.reconnect_max_seconds = float(reconnect_max_seconds)
+        self.throttle_max_wait = float(throttle_max_wait)
+        self.submit_id_base, self.receipt_id_base = int(submit_id_base or 0), int(receipt_id_base or 0)
+        self.tick = max(0.02, min(1.0, self.enquire_link_seconds / 4, self.response_timeout / 4))
+        self.changed = threading.Condition()
+        self.sessions = [SmppSession(self, number) for number in range(max(1, int(binds)))]
+        self.binds_opened = 0
+        self.enquire_links_answered = 0
+        self._references = itertools.count(random.randrange(256))
+        self._receipts: deque = deque()
+        self._receipts_ready = threading.Condition()
+        self._pump: threading.Thread | None = None
+        self._closed = False
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def send_messages(self, messages: list[OutboundSms]) -> list[SendOutcome]:
+        outcomes: dict[int, SendOutcome] = {}
+        parts: list[_Part] = []
+        queue: deque = deque()
+        for index, sms in enumerate(messages):
+            try:
+                queue.extend((index, pdu) for pdu in self._submit_pdus(sms))
+            except PermanentProviderError as error:
+                outcomes[index] = SendOutcome(key=sms.key, error=error)
+        unsent = self._write(queue, parts)
+        self._wait(parts)
+        by_owner: dict[int, list[_Part]] = {}
+        for part in parts:
+            by_owner.setdefault(part.owner, []).append(part)
+        for index, sms in enumerate(messages):
+            if index in outcomes:
+                continue
+            if index in unsent:
+                outcomes[index] = SendOutcome(key=sms.key, error=unsent[index])
+                continue
+            outcome = _outcome(sms.key, by_owner.get(index, []))
+            if outcome is not None:
+                outcomes[index] = outcome
+        return [outcomes[index] for index in sorted(outcomes)]
+
+    def _submit_pdus(self, sms: OutboundSms) -> list[dict]:
+        layout = sms_parts(text=sms.text, encoding=sms.encoding, reference=next(self._references))
+        source, ton, npi = address_ton_npi(sms.sender or self.sender or "")
+        destination, dest_ton, dest_npi = address_ton_npi(sms.phone)
+        common = {
+            "service_type": "",
+            "source_addr_ton": ton if self.source_ton is None else self.source_ton,
+            "source_addr_npi": npi if self.source_npi is None else self.source_npi,
+            "source_addr": source,
+            "dest_addr_ton": dest_ton,
+            "dest_addr_npi": dest_npi,
+            "destination_addr": destination,
+            "esm_class": layout.esm_class,
+            "protocol_id": 0,
+            "priority_flag": 1 if sms.priority else 0,
+            "schedule_delivery_time": "",
+            "validity_period": validity_period(sms.expires_at),
+            "registered_delivery": 1,
+            "replace_if_present_flag": 0,
+            "data_coding": layout.data_coding,
+            "sm_default_msg_id": 0,
+        }
+        return [{**common, "short_message": payload} for payload in layout.payloads]
+
+    def _write(self, queue: deque, parts: list[_Part]) -> dict[int, Exception]:
+        """Write every queued part; returns the messages some part of which was never written,
+        with the error that says why (a known outcome: nothing reached the SMSC for them)."""
+        unsent: dict[int, Exception] = {}
+        give_up_at = time.monotonic() + self.reconnect_wait
+        while queue:
+            session, room = self._session_with_room(give_up_at)
+            if session is None:
+                error = TransientProviderError("no SMPP bind could be opened", code="bind_unavailable")
+                break
+            if self.throughput > 0:
+                room = min(room, max(1, int(self.throughput / 10)))
+            chunk = [queue.popleft() for _ in range(min(room, len(queue)))]
+            if self.throughput > 0:
+                from messaging.throttle import ThrottleBusy, throttle_take
+
+                try:
+                    throttle_take(
+                        provider=self.name, rate=self.throughput, parts=len(chunk), max_wait=self.throttle_max_wait
+                    )
+                except ThrottleBusy as busy:
+                    queue.extendleft(reversed(chunk))
+                    error = TransientProviderError(str(busy), code="throttled")
+                    break
+            written = self._write_chunk(session, chunk)
+            parts.extend(written)
+            if len(written) < len(chunk):
+                queue.extendleft(reversed(chunk[len(written) :]))
+            else:
+                give_up_at = time.monotonic() + self.reconnect_wait
+        else:
+            return unsent
+        for index, _ in queue:
+            unsent[index] = error
+        return unsent
+
+    def _write_chunk(self, session: SmppSession, chunk: list) -> list[_Part]:
+        encoded, written = [], []
+        with self.changed:
+            if not session.alive:
+                return []
+            now = time.monotonic()
+            for index, fields in chunk:
+                pdu = command.SubmitSM("submit_sm", client=session.sequences, **fields)
+                part = _Part(index)
+                part.sent_at = now
+                session.pending[pdu.sequence] = part
+                encoded.append(pdu.generate())
+                written.append(part)
+        if not session.send(b"".join(encoded)):
+            # Whether any of it reached the SMSC is not known.
+            with self.changed:
+                for part in written:
+                    if part.status is None:
+                        part.status = _UNKNOWN
+                self.changed.notify_all()
+        return written
+
+    def _session_with_room(self, give_up_at: float) -> tuple[SmppSession | None, int]:
+        while not self._closed:
+            now = time.monotonic()
+            best, room = None, 0
+            with self.changed:
+                for session in self.sessions:
+                    if session.alive and self.window - len(session.pending) > room:
+                        best, room = session, self.window - len(session.pending)
+            if best is not None:
+                return best, room
+            opened = False
+            for session in self.sessions:
+                if not session.alive and session.sock is None and now >= session.next_attempt:
+                    opened = session.open() or opened
+            if opened:
+                continue
+            if not any(session.alive for session in self.sessions) and now >= give_up_at:
+                return None, 0
+            wake = min([give_up_at] + [s.next_attempt for s in self.sessions if not s.alive])
+            with self.changed:
+                self.changed.wait(min(self.tick, max(0.01, wake - now)))
+        return None, 0
+
+    def _wait(self, parts: list[_Part]) -> None:
+        """Until every written part is answered or given up (the readers time sessions out)."""
+        limit = time.monotonic() + self.response_timeout * 2 + 2 * self.tick + 1
+        with self.changed:
+            while any(part.status is None for part in parts):
+                if time.monotonic() >= limit:
+                    break
+                self.changed.wait(self.tick)
+
+    # --- receipts --------------------------------------------------------------------------
+
+    def receipt_in_submit_form(self, receipt: Receipt) -> Receipt:
+        """With `submit_id_base` and `receipt_id_base` set (10 or 16) and different, the
+        receipt's id is rewritten in the submit_sm_resp's base, so it equals the id that
+        send_messages returned. Otherwise it is left as the SMSC wrote it (normalised), and
+        smpp_message_id_forms() gives what it may stand for."""
+        submit, received = self.submit_id_base, self.receipt_id_base
+        if submit not in (10, 16) or received not in (10, 16) or submit == received:
+            return receipt
+        try:
+            value = int(receipt.provider_message_id, received)
+        except ValueError:
+            return receipt
+        return replace(receipt, provider_message_id=format(value, "x" if submit == 16 else "d"))
+
+    def receipts_waiting(self, session: SmppSession, sequence: int, receipt) -> None:
+        """A receipt is acknowledged to the SMSC only once the sink has taken it; when the sink
+        fails the SMSC is told to try again later (ESME_RX_T_APPN)."""
+        with self._receipts_ready:
+            self._receipts.append((session, sequence, receipt))
+            if self._pump is None or not self._pump.is_alive():
+                self._pump = threading.Thread(target=self._pump_receipts, name=f"smpp-{self.name}-receipts")
+                self._pump.daemon = True
+                self._pump.start()
+            self._receipts_ready.notify()
+
+    def _pump_receipts(self) -> None:
+        while not self._closed:
+            with self._receipts_ready:
+                while not self._receipts and not self._closed:
+                    self._receipts_ready.wait(1.0)
+                batch = [self._receipts.popleft() for _ in range(min(1000, len(self._receipts)))]
+            if not batch:
+                continue
+            try:
+                self.receipt_sink([receipt for _, _, receipt in batch])
+                status = ESME_ROK
+            except Exception:
+                logger.exception("SMPP receipts could not be stored; the SMSC will send them again")
+                status = ESME_RX_T_APPN
+            by_session: dict[SmppSession, list[bytes]] = {}
+            for session, sequence, _ in batch:
+                by_session.setdefault(session, []).append(_deliver_sm_resp(sequence, status))
+            for session, answers in by_session.items():
+                session.send(b"".join(answers))
+
+    # --- closing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._closed = True
+        for session in self.sessions:
+            session.unbind()
+        with self._receipts_ready:
+            self._receipts_ready.notify_all()
+
+
+def _outcome(key: int, parts: list[_Part]) -> SendOutcome | None:
+    """A message's outcome from its parts: refused for good if any part was; unknown (None) if
+    any part's answer never came; worth retrying if any part was refused for now; else sent,
+    with the first part's id (receipts of the other parts name ids the service will not know)."""
+    errors = [submit_status_error(part.status) for part in parts if part.status not in (None, _UNKNOWN)]
+    permanent = next((error for error in errors if error is not None and error.permanent), None)
+    if permanent is not None:
+        return SendOutcome(key=key, error=permanent)
+    if not parts or any(part.status in (None, _UNKNOWN) for part in parts):
+        return None
+    transient = next((error for error in errors if error is not None), None)
+    if transient is not None:
+        return SendOutcome(key=key, error=transient)
+    return SendOutcome(key=key, provider_message_id=smpp_message_id_normal(parts[0].message_id))

@@ -1,0 +1,233 @@
+"""SMPP 3.4 values that need no connection: text coding and splitting, validity periods, the
+meaning of submit_sm_resp statuses, delivery receipts, and message ids in their many spellings."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from smpplib import consts
+
+from .base import PermanentProviderError, ProviderError, Receipt, TransientProviderError
+
+# --- GSM 03.38 ------------------------------------------------------------------------------
+
+_GSM_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = {
+    "\f": 0x0A,
+    "^": 0x14,
+    "{": 0x28,
+    "}": 0x29,
+    "\\": 0x2F,
+    "[": 0x3C,
+    "~": 0x3D,
+    "]": 0x3E,
+    "|": 0x40,
+    "€": 0x65,
+}
+GSM_SEPTETS = {ch: bytes([i]) for i, ch in enumerate(_GSM_BASIC) if ch != "\x1b"}
+GSM_SEPTETS.update({ch: bytes([0x1B, code]) for ch, code in _GSM_EXTENDED.items()})
+
+DATA_CODING_GSM7 = 0x00  # the SMSC default alphabet, one septet per octet
+DATA_CODING_UCS2 = 0x08
+ESM_CLASS_UDHI = 0x40
+ESM_CLASS_RECEIPT = 0x04
+ESM_CLASS_INTERMEDIATE = 0x20
+
+
+@dataclass(frozen=True)
+class SmsParts:
+    data_coding: int
+    esm_class: int
+    payloads: list[bytes]  # each part's short_message, with its UDH when split
+
+
+def sms_parts(*, text: str, encoding: str = "gsm7", reference: int = 0) -> SmsParts:
+    """The text as submit_sm short_messages: GSM 03.38 when every character has a septet (and
+    UCS-2 was not asked for), UCS-2 otherwise; past 160 septets or 70 UTF-16 units it is split
+    into parts of 153 or 67 with an 8-bit concatenation UDH, never through an escape or a
+    surrogate pair. Raises PermanentProviderError past 255 parts."""
+    if encoding != "ucs2" and all(ch in GSM_SEPTETS for ch in text):
+        units = [GSM_SEPTETS[ch] for ch in text]
+        data_coding, single, size = DATA_CODING_GSM7, 160, 153
+    else:
+        encoded = text.encode("utf-16-be")
+        units, i = [], 0
+        while i < len(encoded):
+            step = 4 if 0xD8 <= encoded[i] <= 0xDB else 2  # a surrogate pair stays whole
+            units.append(encoded[i : i + step])
+            i += step
+        data_coding, single, size = DATA_CODING_UCS2, 70, 67
+    weight = (lambda unit: len(unit)) if data_coding == DATA_CODING_GSM7 else (lambda unit: len(unit) // 2)
+    if sum(weight(unit) for unit in units) <= single:
+        return SmsParts(data_coding=data_coding, esm_class=0, payloads=[b"".join(units)])
+    chunks, current, filled = [], [], 0
+    for unit in units:
+        if filled + weight(unit) > size:
+            chunks.append(b"".join(current))
+            current, filled = [], 0
+        current.append(unit)
+        filled += weight(unit)
+    chunks.append(b"".join(current))
+    if len(chunks) > 255:
+        raise PermanentProviderError("text too long for 255 concatenated parts", code="too_long")
+    header = bytes([0x05, 0x00, 0x03, reference & 0xFF, len(chunks)])
+    payloads = [header + bytes([number]) + chunk for number, chunk in enumerate(chunks, start=1)]
+    return SmsParts(data_coding=data_coding, esm_class=ESM_CLASS_UDHI, payloads=payloads)
+
+
+def validity_period(expires_at: datetime | None) -> str:
+    """SMPP absolute time in UTC ("YYMMDDhhmmss000+"), or "" for the SMSC's default."""
+    if expires_at is None:
+        return ""
+    return expires_at.astimezone(UTC).strftime("%y%m%d%H%M%S") + "000+"
+
+
+def address_ton_npi(address: str) -> tuple[str, int, int]:
+    """The address as sent and its type of number and numbering plan: international digits
+    (TON 1, NPI 1), a short code (TON 3, NPI 0), or an alphanumeric sender (TON 5, NPI 0)."""
+    address = address.strip()
+    digits = address.removeprefix("+")
+    if digits.isdigit():
+        if address.startswith("+") or len(digits) > 8:
+            return digits, 1, 1
+        return digits, 3, 0
+    return address, 5, 0
+
+
+# --- submit_sm_resp statuses ----------------------------------------------------------------
+
+STATUS_NAMES = {
+    value: name.removeprefix("SMPP_")
+    for name, value in vars(consts).items()
+    if name.startswith("SMPP_ESME_R") and isinstance(value, int)
+}
+STATUS_NAMES[0x0000000A] = "ESME_RINVSRCADR"
+
+PERMANENT_STATUSES = frozenset(
+    {
+        0x01,  # ESME_RINVMSGLEN
+        0x06,  # ESME_RINVPRTFLG
+        0x07,  # ESME_RINVREGDLVFLG
+        0x0A,  # ESME_RINVSRCADR
+        0x0B,  # ESME_RINVDSTADR
+        0x15,  # ESME_RINVSERTYP
+        0x43,  # ESME_RINVESMCLASS
+        0x48,  # ESME_RINVSRCTON
+        0x49,  # ESME_RINVSRCNPI
+        0x50,  # ESME_RINVDSTTON
+        0x51,  # ESME_RINVDSTNPI
+        0x53,  # ESME_RINVSYSTYP
+        0x61,  # ESME_RINVSCHED
+        0x62,  # ESME_RINVEXPIRY
+        0x65,  # ESME_RX_P_APPN
+        0x66,  # ESME_RX_R_APPN
+        0xC0,  # ESME_RINVOPTPARSTREAM
+        0xC1,  # ESME_ROPTPARNOTALLWD
+        0xC2,  # ESME_RINVPARLEN
+        0xC3,  # ESME_RMISSINGOPTPARAM
+        0xC4,  # ESME_RINVOPTPARAMVAL
+    }
+)
+
+
+def submit_status_error(status: int) -> ProviderError | None:
+    """What a submit_sm_resp's command_status means for the message: None for ESME_ROK, a
+    PermanentProviderError for a refusal of the message itself (bad number, bad sender, bad
+    parameters), else a TransientProviderError (throttled, queue full, system error, unknown)."""
+    if status == 0:
+        return None
+    name = STATUS_NAMES.get(status, f"0x{status:08X}")
+    description = consts.DESCRIPTIONS.get(status, "SMSC error")
+    if status in PERMANENT_STATUSES:
+        return PermanentProviderError(f"{name}: {description}", code=name)
+    return TransientProviderError(f"{name}: {description}", code=name)
+
+
+# --- message ids ----------------------------------------------------------------------------
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+def smpp_message_id_normal(message_id: str | bytes | None) -> str:
+    """The id as this backend reports it: trimmed (NULs, spaces), and when it is made of hex
+    digits only, lower-cased without leading zeros ("000A1B" -> "a1b", "000123" -> "123").
+    Other ids (UUIDs, mixed text) are only trimmed."""
+    if isinstance(message_id, bytes):
+        message_id = message_id.decode("latin-1")
+    text = (message_id or "").strip().strip("\x00").strip()
+    lowered = text.lower()
+    if _HEX.fullmatch(lowered):
+        return lowered.lstrip("0") or "0"
+    return text
+
+
+def smpp_message_id_forms(message_id: str | bytes | None) -> set[str]:
+    """Every normal id (smpp_message_id_normal) that a receipt's id may stand for: itself, and
+    when SMSCs write the submit_sm_resp id and the receipt id in different bases, its decimal
+    digits read as hex and written in hex, or its hex digits read as an integer written in
+    decimal. A receipt matches the submitted message whose normal id is in this set:
+    `provider_message_id__in=smpp_message_id_forms(receipt.provider_message_id)`."""
+    normal = smpp_message_id_normal(message_id)
+    if not normal:
+        return set()
+    forms = {normal}
+    if _HEX.fullmatch(normal):
+        if normal.isdigit():
+            forms.add(format(int(normal, 10), "x"))
+        forms.add(str(int(normal, 16)))
+    return forms
+
+
+# --- delivery receipts ----------------------------------------------------------------------
+
+_RECEIPT_FIELDS = re.compile(r"\b(id|stat|err|done date):\s*(\S+)", re.IGNORECASE)
+MESSAGE_STATES = {
+    1: "ENROUTE",
+    2: "DELIVRD",
+    3: "EXPIRED",
+    4: "DELETED",
+    5: "UNDELIV",
+    6: "ACCEPTD",
+    7: "UNKNOWN",
+    8: "REJECTD",
+}
+INTERMEDIATE_STATES = frozenset({"ENROUTE", "ACCEPTD", "BUFFRED", "SCHEDULED", "SKIPPED"})
+
+
+def receipt_from_deliver_sm(
+    *, esm_class: int, short_message: bytes, receipted_message_id=None, message_state=None, provider: str = ""
+) -> Receipt | None:
+    """A final delivery receipt from a deliver_sm, or None (an MO text, or an intermediate
+    state such as ENROUTE). The id comes from the receipted_message_id TLV when present, else
+    from the `id:` of the receipt text; the state from `stat:` or the message_state TLV."""
+    is_receipt = bool(esm_class & (ESM_CLASS_RECEIPT | ESM_CLASS_INTERMEDIATE)) or bool(receipted_message_id)
+    if not is_receipt:
+        return None
+    text = (short_message or b"").decode("latin-1")
+    fields = {key.lower(): value for key, value in _RECEIPT_FIELDS.findall(text)}
+    message_id = smpp_message_id_normal(receipted_message_id) or smpp_message_id_normal(fields.get("id"))
+    if not message_id:
+        return None
+    status = (fields.get("stat") or MESSAGE_STATES.get(message_state or 0, "")).upper()
+    if not status or status in INTERMEDIATE_STATES:
+        return None
+    at = None
+    done = fields.get("done date", "")
+    pattern = {10: "%y%m%d%H%M", 12: "%y%m%d%H%M%S"}.get(len(done))
+    if pattern and done.isdigit():
+        try:
+            at = datetime.strptime(done, pattern).replace(tzinfo=UTC)
+        except ValueError:
+            at = None
+    error_code = fields.get("err", "")
+    return Receipt(
+        provider_message_id=message_id,
+        delivered=status.startswith("DELIV"),
+        status=status,
+        error_code="" if error_code.strip("0") == "" else error_code,
+        provider=provider,
+        at=at,
+    )
