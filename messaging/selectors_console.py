@@ -144,7 +144,7 @@ def provider_state(provider: Provider) -> str:
     if not provider.enabled:
         return "disabled"
     if provider.kind == "SMPP":
-        host = provider.properties.get("host") or provider.properties.get("smpp.host") or ""
+        host = provider.properties.get("Host") or ""
         return f"enabled, SMPP bind to {host}" if host else "enabled, SMPP (no host set)"
     return "enabled, HTTP"
 

@@ -15,7 +15,7 @@ from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from messaging.models import Recipient, RecipientEvent, RecipientState
-from ops.models import TrafficMinute, TrafficWatermark
+from ops.models import TrafficMinute, TrafficTotal, TrafficWatermark
 
 BATCH_ROWS = 200_000
 RETENTION = timedelta(days=35)
@@ -100,7 +100,28 @@ def _store(totals: dict[tuple[datetime, str, str], list]) -> int:
             changed.append(bucket)
     TrafficMinute.objects.bulk_create(added, batch_size=1000)
     TrafficMinute.objects.bulk_update(changed, ["messages", "parts", "latency_seconds"], batch_size=1000)
+    _store_totals(totals)
     return len(added) + len(changed)
+
+
+def _store_totals(totals: dict[tuple[datetime, str, str], list]) -> None:
+    sums: dict[tuple[str, str], list] = {}
+    for (_, provider, state), (messages, parts, latency) in totals.items():
+        entry = sums.setdefault((provider, state), [0, 0, 0.0])
+        entry[0] += messages
+        entry[1] += parts
+        entry[2] += latency
+    for (provider, state), (messages, parts, latency) in sums.items():
+        total = TrafficTotal.objects.select_for_update().filter(provider=provider, state=state).first()
+        if total is None:
+            TrafficTotal.objects.create(
+                provider=provider, state=state, messages=messages, parts=parts, latency_seconds=latency
+            )
+        else:
+            total.messages += messages
+            total.parts += parts
+            total.latency_seconds += latency
+            total.save(update_fields=["messages", "parts", "latency_seconds"])
 
 
 def _advance(source: str, model, *, settle: bool, batch_rows: int) -> tuple[int, int] | None:
