@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from messaging.models import RecipientEvent
 from messaging.selectors_console import console_dashboard, id_floor_at, queue_depth, queue_oldest_waiting
-from messaging.services.traffic import traffic_aggregate, traffic_prune
 from messaging.services.states import recipients_transition
+from messaging.services.traffic import traffic_aggregate, traffic_prune
 from ops.models import TrafficMinute, TrafficTotal
 from tests.factories import RecipientFactory, SmsMessageFactory
 
