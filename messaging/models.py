@@ -259,3 +259,14 @@ class PendingReceipt(models.Model):
 
     def __str__(self):
         return f"{self.provider} {self.provider_message_id} {self.status}"
+
+
+class ThrottleBucket(models.Model):
+    """A provider's shared send rate when no Redis holds it (messaging.throttle): the moment,
+    in Unix seconds, from which its next message part may go."""
+
+    provider = models.CharField(max_length=100, primary_key=True)
+    ready_at = models.FloatField(default=0.0)
+
+    def __str__(self):
+        return f"{self.provider} ready at {self.ready_at:.3f}"
