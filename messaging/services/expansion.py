@@ -117,6 +117,7 @@ def _insert_recipients(message: SmsMessage, members) -> int:
         SELECT %s, audience.id, audience.mobile, '', %s, 'initial', %s, %s, %s,
                0, %s, '', '', '', '', %s, %s
         FROM ({sql}) AS audience
+        WHERE TRUE -- SQLite parses ON CONFLICT after a bare FROM as a join
         ON CONFLICT (message_id, phone) WHERE resend_of_id IS NULL DO NOTHING
     """
     moment = connection.ops.adapt_datetimefield_value
