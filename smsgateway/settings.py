@@ -167,6 +167,9 @@ DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=500)
 DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=120)
 DISPATCH_TASK_SECONDS = env.float("DISPATCH_TASK_SECONDS", default=20.0)
 EXPANSION_CHUNK_SIZE = env.int("EXPANSION_CHUNK_SIZE", default=50000)
+# Where providers' shared send rates live (messaging.throttle): a Redis URL, "database", or empty to
+# use CELERY_BROKER_URL or CACHE_URL when they are Redis, else the database.
+THROTTLE_REDIS_URL = env.str("THROTTLE_REDIS_URL", default="")
 
 # Celery: the database row is the queue; the broker only carries wake-ups.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
