@@ -1,27 +1,343 @@
-from django.contrib import admin
+"""The audience pages for marketing staff: members (search, filters, CSV import and export),
+custom attributes, and segments with their conditions, a validate button that shows the
+definition as it will be evaluated, and a live count of the members it holds."""
 
-from audiences.models import AudienceAttribute, Member, Segment, SegmentCondition
+import io
+import tempfile
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from audiences import values
+from audiences.models import AttributeType, AudienceAttribute, Member, Segment, SegmentCondition
+from audiences.segments import MEMBER_FIELDS, OPERATORS, SegmentError, plan_text, segment_plan, segment_plan_build
+from audiences.selectors import members_reachable
+from audiences.services.importing import ImportRefused, members_export_rows, members_import
+from audiences.services.members import MemberError, member_fields_clean
+
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+
+# Members ---------------------------------------------------------------------------------------
+
+
+class MemberForm(forms.ModelForm):
+    """The API's rules for a member (E.164 mobile, state in the USA, typed attributes)."""
+
+    class Meta:
+        model = Member
+        fields = (
+            "first_name",
+            "last_name",
+            "email",
+            "mobile",
+            "country",
+            "state",
+            "active",
+            "sms_subscription",
+            "voice_subscription",
+            "email_subscription",
+            "last_active_date",
+            "attributes",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        given = {
+            "firstName": cleaned.get("first_name"),
+            "lastName": cleaned.get("last_name"),
+            "email": cleaned.get("email"),
+            "mobileNumber": cleaned.get("mobile"),
+            "country": cleaned.get("country"),
+            "state": cleaned.get("state"),
+            "active": cleaned.get("active"),
+            "smsSubscription": cleaned.get("sms_subscription"),
+            "voiceSubscription": cleaned.get("voice_subscription"),
+            "emailSubscription": cleaned.get("email_subscription"),
+            "lastActiveDate": cleaned.get("last_active_date"),
+        }
+        declared = values.attributes_declared()
+        try:
+            fields = member_fields_clean({k: v for k, v in given.items() if k != "lastActiveDate"}, declared=declared)
+            attributes = values.attributes_clean(cleaned.get("attributes") or {}, declared)
+        except (MemberError, ValueError) as error:
+            raise ValidationError(str(error)) from None
+        cleaned.update(email=fields.email, mobile=fields.mobile, attributes=attributes)
+        return cleaned
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV with a header: firstName, lastName, email, country, mobileNumber, ...")
+    strict = forms.BooleanField(required=False, help_text="Import nothing when any row is bad.")
 
 
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
-    list_display = ("id", "first_name", "last_name", "mobile", "email", "country", "state", "active")
-    list_filter = ("active", "sms_subscription", "voice_subscription", "country")
+    form = MemberForm
+    change_list_template = "admin/audiences/member/change_list.html"
+    list_display = (
+        "id",
+        "first_name",
+        "last_name",
+        "mobile",
+        "email",
+        "country",
+        "state",
+        "active",
+        "sms_subscription",
+    )
+    list_filter = (
+        "active",
+        "sms_subscription",
+        "voice_subscription",
+        "email_subscription",
+        "country",
+        "state",
+    )
     search_fields = ("first_name", "last_name", "=mobile", "email")
     show_full_result_count = False
+    readonly_fields = ("created_at", "updated_at")
+    actions = ["export_selected"]
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="audiences_member_import"),
+            path("export/", self.admin_site.admin_view(self.export_view), name="audiences_member_export"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        if not self.has_add_permission(request) or not self.has_change_permission(request):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            if upload.size > MAX_UPLOAD_BYTES:
+                form.add_error("file", f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+            else:
+                try:
+                    report = _import_upload(upload, strict=form.cleaned_data["strict"])
+                except ImportRefused as error:
+                    form.add_error("file", str(error))
+                except UnicodeDecodeError:
+                    form.add_error("file", "the file is not UTF-8 text")
+                else:
+                    _report_import(request, report)
+                    return HttpResponseRedirect(reverse("admin:audiences_member_changelist"))
+        context = {**self.admin_site.each_context(request), "title": "Import members from CSV", "form": form}
+        context["opts"] = self.model._meta
+        return TemplateResponse(request, "admin/audiences/member/import.html", context)
+
+    def export_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return _csv_response(members_export_rows())
+
+    @admin.action(description="Export selected members as CSV")
+    def export_selected(self, request, queryset):
+        return _csv_response(members_export_rows(members=queryset))
+
+
+def _import_upload(upload, *, strict: bool):
+    with tempfile.TemporaryFile() as spool:
+        for chunk in upload.chunks():
+            spool.write(chunk)
+        spool.seek(0)
+        with io.TextIOWrapper(spool, encoding="utf-8-sig", newline="") as text:
+            return members_import(stream=text, strict=strict, parallel=False)
+
+
+def _report_import(request, report) -> None:
+    shown = "; ".join(f"line {line}: {problem}" for line, problem in report.bad[:10])
+    more = f" (and {report.bad_count - 10} more)" if report.bad_count > 10 else ""
+    if not report.imported:
+        messages.error(request, f"Nothing imported: {report.bad_count} bad rows of {report.rows}. {shown}{more}")
+        return
+    messages.success(request, f"{report.rows} rows: {report.created} members added, {report.updated} updated.")
+    if report.bad_count:
+        messages.warning(request, f"{report.bad_count} bad rows skipped. {shown}{more}")
+
+
+def _csv_response(rows):
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="members-{timezone.now():%Y%m%d-%H%M%S}.csv"'
+    return response
+
+
+# Attributes ------------------------------------------------------------------------------------
+
+
+class AudienceAttributeForm(forms.ModelForm):
+    class Meta:
+        model = AudienceAttribute
+        fields = ("name", "type", "choices")
+
+    def clean_name(self):
+        try:
+            return values.attribute_name_clean(self.cleaned_data["name"])
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        others = (
+            AudienceAttribute.objects.exclude(pk=self.instance.pk) if self.instance.pk else AudienceAttribute.objects
+        )
+        if others.count() >= values.MAX_ATTRIBUTES:
+            raise ValidationError(f"at most {values.MAX_ATTRIBUTES} custom attributes can be declared")
+        choices = cleaned.get("choices")
+        if cleaned.get("type") == AttributeType.PICK_LIST and not (
+            isinstance(choices, list) and choices and all(isinstance(c, str) and c for c in choices)
+        ):
+            raise ValidationError({"choices": 'a pick list needs its values, e.g. ["gold", "silver"]'})
+        return cleaned
 
 
 @admin.register(AudienceAttribute)
 class AudienceAttributeAdmin(admin.ModelAdmin):
-    list_display = ("name", "type")
+    form = AudienceAttributeForm
+    list_display = ("name", "type", "choices")
+
+
+# Segments --------------------------------------------------------------------------------------
+
+
+def _attribute_choices():
+    names = [*MEMBER_FIELDS, *AudienceAttribute.objects.order_by("name").values_list("name", flat=True)]
+    return [(name, name) for name in names]
+
+
+class SegmentConditionForm(forms.ModelForm):
+    attribute = forms.ChoiceField(choices=_attribute_choices)
+    operator = forms.ChoiceField(choices=[(name, name) for name in OPERATORS])
+
+    class Meta:
+        model = SegmentCondition
+        fields = ("number", "attribute", "operator", "value")
+
+
+class SegmentConditionFormSet(forms.BaseInlineFormSet):
+    """The conditions and the segment's definition are checked together."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        conditions = [
+            {
+                "number": form.cleaned_data["number"],
+                "attribute": form.cleaned_data["attribute"],
+                "operator": form.cleaned_data["operator"],
+                "value": form.cleaned_data.get("value") or "",
+            }
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        try:
+            segment_plan_build(definition=self.instance.definition, conditions=conditions)
+        except SegmentError as error:
+            raise ValidationError(error.problems) from None
 
 
 class SegmentConditionInline(admin.TabularInline):
     model = SegmentCondition
+    form = SegmentConditionForm
+    formset = SegmentConditionFormSet
     extra = 1
 
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "definition")
+    list_display = ("id", "name", "definition", "updated_at")
+    search_fields = ("name",)
     inlines = [SegmentConditionInline]
+    readonly_fields = ("evaluated_as", "matching_members")
+    fields = ("name", "definition", "evaluated_as", "matching_members")
+    change_form_template = "admin/audiences/segment/change_form.html"
+
+    def get_urls(self):
+        return [
+            path("validate/", self.admin_site.admin_view(self.validate_view), name="audiences_segment_validate"),
+            *super().get_urls(),
+        ]
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.name == Segment.ALL_USERS:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description="Evaluated as")
+    def evaluated_as(self, segment):
+        if segment.pk is None:
+            return "-"
+        try:
+            return plan_text(segment_plan(segment))
+        except SegmentError as error:
+            return f"invalid: {error}"
+
+    @admin.display(description="Matching members now")
+    def matching_members(self, segment):
+        if segment.pk is None:
+            return "-"
+        try:
+            plan_filter = segment_plan(segment)
+        except SegmentError:
+            return "-"
+        from audiences.segments import plan_q
+
+        everyone = Member.objects.filter(plan_q(plan_filter)).count()
+        reachable = members_reachable(channel="text").filter(plan_q(plan_filter)).count()
+        return format_html("{} members, of whom {} active and SMS-subscribed", everyone, reachable)
+
+    def validate_view(self, request):
+        """The change form's definition and conditions, checked without saving."""
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:audiences_segment_changelist"))
+        definition = request.POST.get("definition", "")
+        conditions = _posted_conditions(request.POST)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Segment definition",
+            "opts": self.model._meta,
+            "definition": definition,
+        }
+        try:
+            plan = segment_plan_build(definition=definition, conditions=conditions)
+        except SegmentError as error:
+            context["problems"] = error.problems
+        else:
+            from audiences.segments import plan_q
+
+            context["evaluated"] = plan_text(plan)
+            context["everyone"] = Member.objects.filter(plan_q(plan)).count()
+            context["reachable"] = members_reachable(channel="text").filter(plan_q(plan)).count()
+        return TemplateResponse(request, "admin/audiences/segment/validate.html", context)
+
+
+def _posted_conditions(post) -> list[dict]:
+    prefix = "conditions"
+    try:
+        total = min(int(post.get(f"{prefix}-TOTAL_FORMS", "0")), 200)
+    except ValueError:
+        total = 0
+    conditions = []
+    for index in range(total):
+        key = f"{prefix}-{index}-"
+        if post.get(key + "DELETE") or not (post.get(key + "number") or "").strip():
+            continue
+        number = post.get(key + "number").strip()
+        conditions.append(
+            {
+                "number": int(number) if number.isdigit() else number,
+                "attribute": post.get(key + "attribute", ""),
+                "operator": post.get(key + "operator", ""),
+                "value": post.get(key + "value", ""),
+            }
+        )
+    return conditions

@@ -1,0 +1,127 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from audiences.models import AudienceAttribute, Member, Segment, SegmentCondition
+from tests.factories import MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_members_are_searched_by_mobile(admin_client):
+    MemberFactory(first_name="Ada", mobile="+14155550100")
+    MemberFactory(first_name="Bob", mobile="+14155550101")
+    page = admin_client.get("/admin/audiences/member/", {"q": "+14155550101"}).content.decode()
+    assert "Bob" in page and "Ada" not in page
+
+
+def test_members_are_filtered_by_subscription(admin_client):
+    MemberFactory(first_name="Ada", sms_subscription=False)
+    MemberFactory(first_name="Bob")
+    page = admin_client.get("/admin/audiences/member/", {"sms_subscription__exact": "0"}).content.decode()
+    assert "Ada" in page and "Bob" not in page
+
+
+def test_the_admin_imports_a_csv(admin_client):
+    upload = SimpleUploadedFile(
+        "m.csv", b"firstName,lastName,email,mobileNumber,country,state\nAda,L,a@example.com,+14155550100,Kenya,\n"
+    )
+    response = admin_client.post("/admin/audiences/member/import/", {"file": upload}, follow=True)
+    assert "1 members added" in response.content.decode()
+    assert Member.objects.get().mobile == "+14155550100"
+
+
+def test_the_admin_import_reports_bad_rows(admin_client):
+    upload = SimpleUploadedFile("m.csv", b"firstName,lastName,email,country\nAda,L,nope,Kenya\n")
+    response = admin_client.post("/admin/audiences/member/import/", {"file": upload, "strict": "on"}, follow=True)
+    assert "line 2: email" in response.content.decode()
+    assert not Member.objects.exists()
+
+
+def test_the_admin_exports_members_as_csv(admin_client):
+    MemberFactory(first_name="Ada", mobile="+14155550100")
+    response = admin_client.get("/admin/audiences/member/export/")
+    text = b"".join(response.streaming_content).decode()
+    assert text.splitlines()[0].startswith("firstName,lastName,email,country,mobileNumber")
+    assert "Ada" in text and "+14155550100" in text
+
+
+def test_the_member_form_normalises_the_mobile(admin_client):
+    response = admin_client.post(
+        "/admin/audiences/member/add/",
+        {
+            "first_name": "Ada",
+            "last_name": "L",
+            "email": "a@example.com",
+            "mobile": "415 555 0100",
+            "country": "USA",
+            "state": "CA",
+            "active": "on",
+            "sms_subscription": "on",
+            "attributes": "{}",
+        },
+    )
+    assert response.status_code == 302
+    assert Member.objects.get().mobile == "+14155550100"
+
+
+def test_the_attribute_form_caps_the_number_of_attributes(admin_client):
+    AudienceAttribute.objects.bulk_create(AudienceAttribute(name=f"a{i}") for i in range(30))
+    response = admin_client.post("/admin/audiences/audienceattribute/add/", {"name": "extra", "type": "string"})
+    assert "at most 30 custom attributes" in response.content.decode()
+
+
+def _segment_form(definition, *conditions):
+    data = {
+        "name": "Californians",
+        "definition": definition,
+        "conditions-TOTAL_FORMS": str(len(conditions)),
+        "conditions-INITIAL_FORMS": "0",
+        "conditions-MIN_NUM_FORMS": "0",
+        "conditions-MAX_NUM_FORMS": "1000",
+    }
+    for index, (number, attribute, operator, value) in enumerate(conditions):
+        data.update(
+            {
+                f"conditions-{index}-number": str(number),
+                f"conditions-{index}-attribute": attribute,
+                f"conditions-{index}-operator": operator,
+                f"conditions-{index}-value": value,
+            }
+        )
+    return data
+
+
+def test_a_segment_is_saved_with_its_conditions_inline(admin_client):
+    response = admin_client.post(
+        "/admin/audiences/segment/add/",
+        _segment_form("1 OR 2", (1, "state", "Equal", "CA"), (2, "state", "Equal", "NY")),
+    )
+    assert response.status_code == 302
+    assert Segment.objects.get(name="Californians").conditions.count() == 2
+
+
+def test_a_segment_naming_a_missing_condition_is_refused(admin_client):
+    response = admin_client.post("/admin/audiences/segment/add/", _segment_form("1 AND 2", (1, "state", "Equal", "CA")))
+    assert "no condition numbered 2" in response.content.decode()
+    assert not Segment.objects.filter(name="Californians").exists()
+
+
+def test_validate_shows_the_definition_bracketed_and_the_count(admin_client):
+    MemberFactory(state="CA")
+    MemberFactory(state="NY", sms_subscription=False)
+    response = admin_client.post(
+        "/admin/audiences/segment/validate/",
+        _segment_form("1 OR 2 AND 1", (1, "state", "Equal", "CA"), (2, "state", "Equal", "NY")),
+    )
+    page = response.content.decode()
+    assert "((1 OR 2) AND 1)" in page
+    assert '<strong id="everyone">1</strong>' in page
+
+
+def test_the_change_page_shows_the_live_count(admin_client):
+    MemberFactory(state="CA")
+    MemberFactory(state="CA", active=False)
+    segment = Segment.objects.create(name="ca", definition="1")
+    SegmentCondition.objects.create(segment=segment, number=1, attribute="state", operator="Equal", value="CA")
+    page = admin_client.get(f"/admin/audiences/segment/{segment.id}/change/").content.decode()
+    assert "2 members, of whom 1 active and SMS-subscribed" in page
