@@ -18,6 +18,7 @@ from messaging.personalise import member_values, render
 from messaging.text import text_layout
 
 from . import wakeups
+from .quotas import quota_check
 
 
 @dataclass(frozen=True)
@@ -122,13 +123,17 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
     if not all(message.pk for message in messages):  # backends that return no ids
         messages = list(SmsMessage.objects.filter(request=request).order_by("position"))
     recipients = []
+    phones_by_message = {}
     for spec, message in zip(specs, messages, strict=True):
         if spec.by_segment:
             continue
         rows = _listed_recipients(spec, message, by_id, by_mobile, check_user_existence, now)
-        if not any(row.state == RecipientState.INITIAL for row in rows):
+        phones_by_message[spec.position] = [row.phone for row in rows if row.state == RecipientState.INITIAL]
+        if not phones_by_message[spec.position]:
             raise ContractError(NO_ACTIVE_MEMBERS)
         recipients.extend(rows)
+    # The key's destination countries and daily quota, checked on what will really be sent.
+    quota_check(api_key=api_key, specs=specs, phones_by_message=phones_by_message, now=now)
     Recipient.objects.bulk_create(recipients, batch_size=2000)
 
     expand = [m.pk for m in messages if not m.expansion_done]
