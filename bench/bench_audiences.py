@@ -1,0 +1,259 @@
+"""Audiences at scale on PostgreSQL: import a million members from CSV, then send to a
+two-condition segment that holds about half of them.
+
+Prints the import time of the CSV; the seconds from the POST of the segment message (through the
+real API view, with an API key) to its last recipient row, the expansion run in a child process
+as a worker runs it; beside them the seconds of one hand-written INSERT ... SELECT of the same
+rows in the same run; and the child's peak memory.
+
+Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench_aud, created and
+migrated if missing; its name must contain "bench", since its tables are emptied), BENCH_MEMBERS
+(default 1000000).
+"""
+
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATABASE_URL = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/sms_bench_aud"
+MEMBERS = int(os.environ.get("BENCH_MEMBERS", "1000000"))
+TARGET_SECONDS = 15.0
+TARGET_RATIO = 2.0
+TARGET_RSS_MB = 300.0
+IMPORT_TARGET_SECONDS = 60.0
+
+os.environ.update(
+    {
+        "DATABASE_URL": DATABASE_URL,
+        "CELERY_BROKER_URL": "memory://localhost/",  # wake-ups go nowhere: the expansion is run here
+        "CACHE_URL": "locmemcache://",
+        "DJANGO_SETTINGS_MODULE": "smsgateway.settings",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+    }
+)
+
+
+def ensure_database() -> None:
+    url = urlsplit(DATABASE_URL)
+    if not url.scheme.startswith("postgres"):
+        sys.exit("bench_audiences needs PostgreSQL: set DATABASE_URL=postgres://...")
+    name = url.path.lstrip("/")
+    if "bench" not in name:
+        sys.exit(f"refusing to empty the tables of {name!r}: use a database whose name contains 'bench'")
+    import psycopg
+
+    admin_url = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def write_csv(path: str, count: int) -> None:
+    """Members +1 415 2xx xxxx; score = i mod 100; one in fifty has opted out of SMS."""
+    states = ["CA", "NY", "TX", "WA"]
+    with open(path, "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["firstName", "lastName", "email", "mobileNumber", "country", "state", "smsSubscription", "score"]
+        )
+        for i in range(count):
+            writer.writerow(
+                [
+                    f"First{i}",
+                    f"Last{i}",
+                    f"member{i}@example.com",
+                    f"+1415{200 + i // 10000:03d}{i % 10000:04d}",
+                    "United States",
+                    states[i % 4],
+                    "false" if i % 50 == 1 else "true",
+                    i % 100,
+                ]
+            )
+
+
+def expand_in_child(message_id: int) -> None:
+    """The child: run the expansion chunk after chunk as the task does, then report."""
+    setup_django()
+    from messaging.services.expansion import message_expand_chunk
+
+    started = time.time()
+    first_chunk_at = None
+    chunks = 0
+    while True:
+        chunks += 1
+        done = message_expand_chunk(message_id=message_id)
+        if first_chunk_at is None:
+            first_chunk_at = time.time()
+        if done:
+            break
+    print(
+        json.dumps(
+            {
+                "started": started,
+                "first_chunk_at": first_chunk_at,
+                "finished": time.time(),
+                "chunks": chunks,
+                "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def main() -> int:
+    ensure_database()
+    setup_django()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import RequestFactory
+
+    call_command("migrate", verbosity=0)
+    from audiences.models import AudienceAttribute, Member, Segment, SegmentCondition
+    from messaging.api.views import SmsSendApi
+    from messaging.models import Recipient, SmsMessage, SmsRequest
+    from messaging.services.api_keys import api_key_create
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE messaging_recipientevent, messaging_recipient, messaging_smsmessage, "
+            "messaging_smsrequest, audiences_member RESTART IDENTITY CASCADE"
+        )
+    Segment.objects.exclude(name=Segment.ALL_USERS).delete()
+    AudienceAttribute.objects.get_or_create(name="score", defaults={"type": "number"})
+
+    workdir = tempfile.mkdtemp(prefix="bench-aud-")
+    csv_path = os.path.join(workdir, "members.csv")
+    started = time.monotonic()
+    write_csv(csv_path, MEMBERS)
+    print(f"wrote {MEMBERS:,} members to CSV in {time.monotonic() - started:.1f} s", flush=True)
+
+    started = time.monotonic()
+    imported = subprocess.run(
+        [sys.executable, "manage.py", "import_audience", csv_path, "--no-progress"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    import_seconds = time.monotonic() - started
+    os.unlink(csv_path)
+    if imported.returncode != 0:
+        print(imported.stdout, imported.stderr)
+        return 1
+    print(f"import_audience: {imported.stdout.strip()}", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audiences_member")
+
+    segment = Segment.objects.create(name="Low scorers in the USA", definition="1 AND 2")
+    SegmentCondition.objects.create(segment=segment, number=1, attribute="score", operator="LessThan", value="50")
+    SegmentCondition.objects.create(
+        segment=segment, number=2, attribute="country", operator="Equal", value="United States"
+    )
+    _, raw_key = api_key_create(name="bench-audiences")
+    body = json.dumps(
+        {
+            "smsServiceRequest": {
+                "messages": {
+                    "message": {
+                        "content": "Hello [[firstName,customer]], your score is [[score]]",
+                        "priorityService": "false",
+                        "recipients": {"segment": {"criteria": f"##{segment.id}##"}},
+                    }
+                }
+            }
+        }
+    )
+
+    post_started = time.time()
+    request = RequestFactory().post(
+        "/api/v1/message/sms", body, content_type="application/json", HTTP_X_VOLTMX_APP_API_KEY=raw_key
+    )
+    response = SmsSendApi.as_view()(request)
+    response.render()
+    post_seconds = time.time() - post_started
+    if response.status_code != 200:
+        print("POST failed:", response.status_code, response.content)
+        return 1
+    request_id = json.loads(response.content)["id"]
+    message = SmsMessage.objects.get(request_id=request_id)
+    connection.close()
+    child = subprocess.run(
+        [sys.executable, __file__, "--expand", str(message.id)], cwd=ROOT, capture_output=True, text=True
+    )
+    if child.returncode != 0:
+        print(child.stdout, child.stderr)
+        return 1
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    total_seconds = report["finished"] - post_started
+    first_seconds = report["first_chunk_at"] - post_started
+    rows = Recipient.objects.filter(message_id=message.id).count()
+
+    # The same rows by one hand-written statement, into a second message of the same request.
+    second = SmsMessage.objects.get(pk=message.pk)
+    second.pk = None
+    second.position = 2
+    second.save()
+    statement = """
+        INSERT INTO messaging_recipient (
+            message_id, member_id, phone, content, channel, state, priority, due_at, expires_at,
+            attempts, outcome_unknown, provider, provider_message_id, error_code, error, created_at, updated_at
+        )
+        SELECT %s, m.id, m.mobile, '', 'text', 'initial', false, now(), NULL, 0, false, '', '', '', '', now(), now()
+        FROM audiences_member m
+        WHERE m.active AND m.sms_subscription AND m.mobile IS NOT NULL
+          AND (m.attributes ->> 'score')::double precision < 50 AND m.country = 'United States'
+        ON CONFLICT (message_id, phone) WHERE resend_of_id IS NULL DO NOTHING
+    """
+    with connection.cursor() as cursor:
+        started = time.monotonic()
+        cursor.execute(statement, [second.pk])
+        hand_seconds = time.monotonic() - started
+        hand_rows = cursor.rowcount
+
+    members = Member.objects.count()
+    ratio = total_seconds / hand_seconds if hand_seconds else float("inf")
+    print()
+    print(f"members imported:            {members:,} in {import_seconds:.1f} s (target {IMPORT_TARGET_SECONDS:.0f} s)")
+    print(f"segment message recipients:  {rows:,} (hand-written SQL: {hand_rows:,})")
+    print(f"POST answered in:            {post_seconds:.2f} s")
+    print(f"first chunk written after:   {first_seconds:.2f} s")
+    print(
+        f"POST to last recipient row:  {total_seconds:.1f} s in {report['chunks']} chunks "
+        f"(target under {TARGET_SECONDS:.0f} s)"
+    )
+    print(f"hand-written INSERT SELECT:  {hand_seconds:.1f} s")
+    print(f"ratio to hand-written SQL:   {ratio:.2f} (target under {TARGET_RATIO:.0f})")
+    print(f"expansion worker peak RSS:   {report['max_rss_mb']:.0f} MB (target under {TARGET_RSS_MB:.0f} MB)")
+    verdicts = {
+        "import": import_seconds < IMPORT_TARGET_SECONDS,
+        "seconds": total_seconds < TARGET_SECONDS,
+        "ratio": ratio < TARGET_RATIO,
+        "memory": report["max_rss_mb"] < TARGET_RSS_MB,
+        "same rows": rows == hand_rows,
+    }
+    print("targets:", ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in verdicts.items()))
+    with connection.cursor() as cursor:  # leave the members for a rerun's comparison, not 2M recipients
+        cursor.execute("TRUNCATE messaging_recipientevent, messaging_recipient RESTART IDENTITY CASCADE")
+    SmsRequest.objects.filter(pk=request_id).delete()
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--expand":
+        expand_in_child(int(sys.argv[2]))
+        sys.exit(0)
+    sys.exit(main())
