@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from messaging import throttle
 from messaging.backends import OutboundSms, PermanentProviderError, ProviderError, SendOutcome, TransientProviderError
 from messaging.models import Channel, PendingReceipt, Recipient, RecipientEvent, RecipientState
 from messaging.personalise import member_values, render
@@ -279,13 +280,24 @@ def recipient_parts(recipient: Recipient) -> int:
     return recipient.message.parts or 1
 
 
+THROTTLE_MAX_WAIT_SECONDS = 10.0
+
+
 def _throttle(route: Route, parts: int) -> None:
-    """Wait for the provider's parts-per-second budget, shared by every worker."""
+    """Wait for the provider's parts-per-second budget, shared by every worker; raises
+    ThrottleBusy when the wait would be longer than THROTTLE_MAX_WAIT_SECONDS."""
     if route.throughput <= 0 or route.provider_id is None:
         return
-    from messaging import throttle
+    throttle.throttle_take(provider=route.name, rate=route.throughput, parts=parts, max_wait=THROTTLE_MAX_WAIT_SECONDS)
 
-    throttle.throttle_acquire(provider=route.name, rate=route.throughput, parts=parts)
+
+def recipients_give_back(*, recipients: list[Recipient], due_at: datetime) -> int:
+    """Release claimed rows unsent, due again at `due_at`, the attempt not counted."""
+    if not recipients:
+        return 0
+    return Recipient.objects.filter(
+        id__in=[r.pk for r in recipients], state=RecipientState.INITIAL, lease_token=recipients[0].lease_token
+    ).update(due_at=due_at, lease_token=None, lease_until=None, attempts=F("attempts") - 1, updated_at=timezone.now())
 
 
 def _provider_down(outcomes: list[SendOutcome]) -> bool:
@@ -304,7 +316,14 @@ def _send_by_routes(recipients: list[Recipient], routes: list[Route]) -> Dispatc
     for route in routes:
         if not pending:
             break
-        _throttle(route, sum(recipient_parts(recipient) for recipient in pending))
+        try:
+            _throttle(route, sum(recipient_parts(recipient) for recipient in pending))
+        except throttle.ThrottleBusy as busy:
+            # Other workers have this provider's next seconds: the rows wait, priority first again.
+            recipients_give_back(
+                recipients=pending, due_at=timezone.now() + timedelta(seconds=min(busy.retry_after, 5.0))
+            )
+            return total
         try:
             outcomes = route.backend.send_messages([outbound_for(r, sender=route.sender) for r in pending])
         except TransientProviderError as error:
