@@ -321,6 +321,14 @@ class RecipientAdmin(ConsoleAdmin):
         "resend_button",
     )
 
+    def get_fieldsets(self, request, obj=None):
+        if self.has_resend_permission(request):
+            return self.fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "resend_button"]})
+            for name, options in self.fieldsets
+        ]
+
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:
