@@ -246,3 +246,23 @@ def test_the_old_context_paths_answer_the_same(client, member, prefix):
 def test_the_old_context_paths_give_the_same_errors(client, db, prefix):
     response = post_json(client, "{", url=f"{prefix}/api/v1/message/sms")
     assert response.json() == {"id": "", "message": "Failed to parse the input request"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "what"),
+    [
+        ({"recipients": {"recipient": {"id": "²"}}}, "invalid recipient id"),
+        ({"startTimestamp": "²"}, "startTimestamp is not a time"),
+        ({"content": "a\x00b"}, "content holds a NUL character"),
+    ],
+)
+def test_digits_outside_ascii_and_nul_characters_are_a_400(client, member, changes, what):
+    fields = {"priorityService": "true", "recipients": {"recipient": {"id": member.id}}, "content": "x", **changes}
+    response = post_json(client, one_message(**fields))
+    assert response.status_code == 400
+    assert response.json()["message"] == f"Invalid request format, Error messages :[{what} @ message :1]"
+
+
+def test_a_request_id_with_digits_outside_ascii_or_past_63_bits_is_not_found(client, db):
+    assert client.get("/api/v1/message/sms/²").status_code == 404
+    assert client.get(f"/api/v1/message/sms/{2**63}").status_code == 404

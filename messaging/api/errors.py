@@ -3,7 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, DataError, IntegrityError
 from django.http import Http404
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework import exceptions, status
@@ -82,6 +82,9 @@ def _translate(exc):
         return 403, "Forbidden", {}
     if isinstance(exc, exceptions.APIException):
         return exc.status_code, str(exc.detail), {}
+    if isinstance(exc, DataError):  # a value the client sent that the store cannot hold
+        logger.warning("value refused by the store: %s", exc)
+        return 400, INVALID_FORMAT.format(problems="a value cannot be stored"), {}
     if isinstance(exc, (DatabaseError, BrokerError, ConnectionError, TimeoutError)) and not isinstance(
         exc, IntegrityError
     ):

@@ -103,7 +103,7 @@ def parse_timestamp(value, name):
         raise _Invalid(f"{name} is not a time")
     if text in ("", "0"):
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         millis = int(text)
         try:
             return datetime.fromtimestamp(millis / 1000, tz=UTC)
@@ -146,7 +146,7 @@ def parse_member_id(value):
         text = value.strip()
     else:
         raise _Invalid("invalid recipient id")
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise _Invalid("invalid recipient id")
     return int(text)
 
@@ -257,6 +257,8 @@ def _normalise_message(message, position, default_channel, now):
     if not isinstance(content, str) or not content.strip():
         problems.append("content is required")
         content = ""
+    elif "\x00" in content:
+        problems.append("content holds a NUL character")
     elif len(content) > MAX_CONTENT_CHARS:
         problems.append(f"content longer than {MAX_CONTENT_CHARS} characters")
     start = start_at or now

@@ -63,7 +63,7 @@ class SmsSendApi(APIView):
 
 
 def _own_request(request, request_id: str):
-    if not request_id.isdigit() or len(request_id) > 19:
+    if not (request_id.isascii() and request_id.isdigit()) or len(request_id) > 19 or int(request_id) >= 2**63:
         raise Http404
     sms_request = selectors.sms_request_for_client(request_id=int(request_id), client=caller_client(request))
     if sms_request is None:
