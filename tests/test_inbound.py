@@ -1,0 +1,107 @@
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+from audiences.models import Member
+from messaging.models import Recipient
+from tests.factories import MemberFactory, RecipientFactory
+
+URL = "/api/v1/messages/sms/inbound/default"
+pytestmark = pytest.mark.django_db
+
+
+def inbound(client, **fields):
+    body = {"phoneNumber": "+14155550123", "smsText": "hello", "senderMessageId": "m-1", "smsSentTo": "12345"}
+    body.update(fields)
+    return client.generic("POST", URL, json.dumps(body), content_type="application/json")
+
+
+def subscribed(member):
+    return Member.objects.get(pk=member.pk).sms_subscription
+
+
+def test_stop_opts_the_member_out_of_sms(client):
+    member = MemberFactory(mobile="+14155550123")
+    response = inbound(client, smsText="STOP")
+    assert (response.status_code, subscribed(member)) == (200, False)
+
+
+def test_unsubscribe_opts_the_member_out_of_sms(client):
+    member = MemberFactory(mobile="+14155550123")
+    inbound(client, smsText="unsubscribe please")
+    assert subscribed(member) is False
+
+
+def test_start_opts_the_member_back_in(client):
+    member = MemberFactory(mobile="+14155550123", sms_subscription=False)
+    inbound(client, smsText="START")
+    assert subscribed(member) is True
+
+
+def test_subscribe_opts_the_member_back_in(client):
+    member = MemberFactory(mobile="+14155550123", sms_subscription=False)
+    inbound(client, smsText="Subscribe")
+    assert subscribed(member) is True
+
+
+def test_an_ordinary_reply_changes_nothing(client):
+    member = MemberFactory(mobile="+14155550123")
+    inbound(client, smsText="Thanks, see you at STOP 5")
+    assert subscribed(member) is True
+
+
+def test_a_number_without_its_plus_is_understood(client):
+    member = MemberFactory(mobile="+14155550123")
+    inbound(client, phoneNumber="14155550123", smsText="STOP")
+    assert subscribed(member) is False
+
+
+def test_stop_marks_the_texts_still_queued_for_the_number_not_attempted(client):
+    MemberFactory(mobile="+14155550123")
+    RecipientFactory(phone="+14155550123")
+    inbound(client, smsText="STOP")
+    assert Recipient.objects.get().state == "not attempted"
+
+
+def test_stop_leaves_queued_voice_calls_alone(client):
+    MemberFactory(mobile="+14155550123")
+    RecipientFactory(phone="+14155550123", message__channel="voice")
+    inbound(client, smsText="STOP")
+    assert Recipient.objects.get().state == "initial"
+
+
+def test_the_answer_names_the_senders_message(client):
+    response = inbound(client, smsText="hello")
+    assert response.json() == {"id": "m-1", "message": "Inbound SMS received"}
+
+
+def test_a_missing_phone_number_is_a_400(client):
+    response = inbound(client, phoneNumber="")
+    assert (response.status_code, response.json()["message"]) == (
+        400,
+        "Invalid request format, Error messages :[phoneNumber must be a phone number]",
+    )
+
+
+def test_a_missing_text_is_a_400(client):
+    body = {"phoneNumber": "+14155550123"}
+    response = client.generic("POST", URL, json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_a_body_that_is_not_an_object_is_a_400(client):
+    response = client.generic("POST", URL, json.dumps(["STOP"]), content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_inbound_needs_credentials():
+    response = inbound(APIClient(), smsText="STOP")
+    assert response.status_code == 401
+
+
+def test_inbound_in_xml_is_taken(client):
+    member = MemberFactory(mobile="+14155550123")
+    body = "<inbound><phoneNumber>+14155550123</phoneNumber><smsText>STOP</smsText></inbound>"
+    response = client.generic("POST", URL, body, content_type="text/xml")
+    assert (response.status_code, subscribed(member)) == (200, False)
