@@ -157,3 +157,18 @@ def test_a_failure_outside_drf_answers_the_contract_body(db, settings):
     response = api_server_error(request)
     assert response.status_code == 500
     assert response.content == b'{"id": "", "message": "Server failure to process request"}'
+
+
+def test_a_store_down_outside_drf_is_503_with_retry_after(db):
+    from django.test import Client
+
+    from messaging.api.views import api_server_error
+
+    request = Client().get("/api/v1/anything").wsgi_request
+    try:
+        raise OperationalError("could not connect to server")
+    except OperationalError:
+        response = api_server_error(request)
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert response.content == b'{"id": "", "message": "Server failure to process request"}'

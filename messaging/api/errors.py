@@ -61,7 +61,7 @@ def contract_body(message, request_id=""):
     return {"id": request_id, "message": message}
 
 
-def _translate(exc):
+def translate_exception(exc):
     """Map any exception to (status, text, headers)."""
     if isinstance(exc, ContractError):
         return exc.status_code, exc.message, exc.headers
@@ -95,7 +95,7 @@ def _translate(exc):
 
 
 def contract_exception_handler(exc, context):
-    status_code, message, headers = _translate(exc)
+    status_code, message, headers = translate_exception(exc)
     response = Response(contract_body(message), status=status_code)
     for name, value in headers.items():
         response[name] = value

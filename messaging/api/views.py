@@ -1,5 +1,7 @@
 """The SMS API. Each view parses, validates, calls one service and renders."""
 
+import sys
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
@@ -15,7 +17,7 @@ from messaging.services import cancel
 from messaging.services.requests import body_digest, sms_request_find_replay, sms_request_submit
 
 from .authentication import PartnerSystem, caller_client
-from .errors import REQUEST_QUEUED, SERVER_FAILURE, RequestTooLarge, contract_body
+from .errors import REQUEST_QUEUED, SERVER_FAILURE, RequestTooLarge, contract_body, translate_exception
 from .middleware import API_PREFIXES, contract_response
 from .normaliser import _Invalid, normalise_send_request, parse_bool
 
@@ -101,7 +103,11 @@ def api_not_found(request, exception=None):
 
 
 def api_server_error(request):
-    """handler500: a failure outside DRF's own handling answers the contract body under the API."""
+    """handler500: a failure outside DRF's own handling answers the contract body under the API;
+    a store or broker that is down (seen in a middleware, say) is a 503 there too."""
     if _is_api_path(request):
-        return contract_response(request, 500, SERVER_FAILURE)
+        status_code, message, headers = translate_exception(sys.exc_info()[1])
+        if status_code != 503:
+            status_code, message, headers = 500, SERVER_FAILURE, {}
+        return contract_response(request, status_code, message, headers)
     return defaults.server_error(request)
