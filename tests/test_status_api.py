@@ -1,0 +1,152 @@
+import datetime as dt
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+from messaging.models import Recipient, SmsRequest
+from messaging.services.api_keys import api_key_create
+from tests.factories import MemberFactory, RecipientFactory, SmsMessageFactory, SmsRequestFactory
+
+URL = "/api/v1/status/sms"
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def own_request(api_key):
+    return SmsRequestFactory(client=f"key:{api_key[0].pk}", api_key=api_key[0])
+
+
+def status(client, **fields):
+    return client.generic("POST", URL, json.dumps(fields), content_type="application/json")
+
+
+def recipients_of(sms_request, states):
+    message = SmsMessageFactory(request=sms_request)
+    return [RecipientFactory(message=message, state=state) for state in states]
+
+
+def test_the_counters_count_each_state(client, own_request):
+    recipients_of(own_request, ["initial", "submitted", "delivered", "delivered", "undelivered", "not attempted"])
+    body = status(client, requestId=str(own_request.id)).json()
+    counters = {key: body[key] for key in ("submitted", "initial", "delivered", "undelivered", "not attempted")}
+    assert counters == {"submitted": 1, "initial": 1, "delivered": 2, "undelivered": 1, "not attempted": 1}
+
+
+def test_every_counter_is_present_with_the_total(client, own_request):
+    recipients_of(own_request, ["rejected"])
+    body = status(client, requestId=str(own_request.id)).json()
+    expected = ["submitted", "initial", "rejected", "undelivered", "delivered", "cancelled", "expired", "not attempted"]
+    assert [body[key] for key in expected + ["total"]] == [0, 0, 1, 0, 0, 0, 0, 0, 1]
+
+
+def test_the_messages_list_each_recipient(client, own_request):
+    (recipient,) = recipients_of(own_request, ["submitted"])
+    Recipient.objects.filter(pk=recipient.pk).update(provider_message_id="SM1")
+    (message,) = status(client, requestId=str(own_request.id)).json()["messages"]
+    assert (message["requestId"], message["mobileNumber"], message["status"], message["providerMessageId"]) == (
+        str(own_request.id),
+        recipient.phone,
+        "submitted",
+        "SM1",
+    )
+
+
+def test_another_callers_requests_are_not_shown(client, db):
+    other = SmsRequestFactory(client="key:99999")
+    recipients_of(other, ["delivered"])
+    body = status(client, requestId=str(other.id)).json()
+    assert (body["total"], body["messages"]) == (0, [])
+
+
+def test_a_staff_user_sees_every_request(db):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user("ops", password="pw-ops-123", is_staff=True)
+    other = SmsRequestFactory(client="key:99999")
+    recipients_of(other, ["delivered"])
+    staff = APIClient()
+    staff.credentials(HTTP_AUTHORIZATION="Basic b3BzOnB3LW9wcy0xMjM=")
+    assert status(staff, requestId=str(other.id)).json()["total"] == 1
+
+
+def test_the_filter_by_mobile_number(client, own_request):
+    first, _ = recipients_of(own_request, ["delivered", "delivered"])
+    body = status(client, mobileNumber=first.phone).json()
+    assert [m["mobileNumber"] for m in body["messages"]] == [first.phone]
+
+
+def test_the_filter_by_audience_id(client, own_request):
+    member = MemberFactory()
+    RecipientFactory(message=SmsMessageFactory(request=own_request, position=2), member=member, phone=member.mobile)
+    recipients_of(own_request, ["initial"])
+    body = status(client, audienceId=str(member.pk)).json()
+    assert [m["audienceId"] for m in body["messages"]] == [str(member.pk)]
+
+
+def test_the_filter_by_dates(client, api_key):
+    client_tag = f"key:{api_key[0].pk}"
+    june = SmsRequestFactory(client=client_tag)
+    july = SmsRequestFactory(client=client_tag)
+    SmsRequest.objects.filter(pk=june.pk).update(created_at=dt.datetime(2026, 6, 15, 12, tzinfo=dt.UTC))
+    SmsRequest.objects.filter(pk=july.pk).update(created_at=dt.datetime(2026, 7, 15, 12, tzinfo=dt.UTC))
+    recipients_of(june, ["delivered"])
+    recipients_of(july, ["delivered", "delivered"])
+    body = status(client, sentDate="07/01/2026", endDate="07/15/2026").json()
+    assert body["total"] == 2
+
+
+def test_the_list_is_paged(client, own_request):
+    recipients = recipients_of(own_request, ["initial"] * 5)
+    body = status(client, requestId=str(own_request.id), startElement="3", elementsPerPage="2").json()
+    assert ([m["messageId"] for m in body["messages"]], body["total"]) == (
+        [str(recipients[2].pk), str(recipients[3].pk)],
+        5,
+    )
+
+
+def test_a_date_that_is_not_mm_dd_yyyy_is_a_400(client):
+    response = status(client, sentDate="2026-07-01")
+    assert (response.status_code, response.json()["message"]) == (
+        400,
+        "Invalid request format, Error messages :[sentDate must be mm/dd/yyyy]",
+    )
+
+
+def test_a_page_size_over_the_limit_is_a_400(client):
+    response = status(client, elementsPerPage="100000")
+    assert response.status_code == 400
+
+
+def test_a_request_id_that_is_not_a_number_is_a_400(client):
+    response = status(client, requestId="abc")
+    assert response.status_code == 400
+
+
+def test_an_end_date_before_the_start_date_is_a_400(client):
+    response = status(client, sentDate="07/02/2026", endDate="07/01/2026")
+    assert response.status_code == 400
+
+
+def test_status_needs_credentials():
+    response = status(APIClient(), requestId="1")
+    assert response.status_code == 401
+
+
+def test_a_query_under_a_root_element_is_read(client, own_request):
+    recipients_of(own_request, ["delivered"])
+    response = client.generic(
+        "POST",
+        URL,
+        json.dumps({"smsStatusRequest": {"requestId": str(own_request.id)}}),
+        content_type="application/json",
+    )
+    assert response.json()["total"] == 1
+
+
+def test_another_key_of_the_same_partner_name_sees_nothing(own_request):
+    recipients_of(own_request, ["delivered"])
+    _, raw = api_key_create(name="partner")
+    other = APIClient()
+    other.credentials(HTTP_X_VOLTMX_APP_API_KEY=raw)
+    assert status(other, requestId=str(own_request.id)).json()["total"] == 0
