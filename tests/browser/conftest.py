@@ -18,9 +18,10 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium(django_db_setup, django_db_blocker):
-    """Started after the test database exists. Playwright's sync API keeps an event loop on this
+    """Started after the test database exists and stopped after this package's tests, so that
+    its event loop is gone before other tests run. Playwright's sync API keeps an event loop on this
     thread; the ORM calls a test makes between browser steps are still plain synchronous calls."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium is needed at {CHROMIUM}: apt-get install -y chromium")
