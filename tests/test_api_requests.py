@@ -156,7 +156,7 @@ def test_a_failure_outside_drf_answers_the_contract_body(db, settings):
     request = Client().get("/api/v1/anything").wsgi_request
     response = api_server_error(request)
     assert response.status_code == 500
-    assert response.content == b'{"id": "", "message": "Server failure to process request"}'
+    assert response.content == b'{"id":"","message":"Server failure to process request"}'
 
 
 def test_a_store_down_outside_drf_is_503_with_retry_after(db):
@@ -171,4 +171,4 @@ def test_a_store_down_outside_drf_is_503_with_retry_after(db):
         response = api_server_error(request)
     assert response.status_code == 503
     assert response["Retry-After"]
-    assert response.content == b'{"id": "", "message": "Server failure to process request"}'
+    assert response.content == b'{"id":"","message":"Server failure to process request"}'

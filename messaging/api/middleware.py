@@ -21,7 +21,7 @@ def contract_response(request, status_code, message, headers=None):
         )
         content_type = f"{xml_media_type(request_type, accept)}; charset=utf-8"
     else:
-        body = json.dumps(contract_body(message)).encode()
+        body = json.dumps(contract_body(message), separators=(",", ":")).encode()
         content_type = "application/json"
     response = HttpResponse(body, status=status_code, content_type=content_type)
     for name, value in (headers or {}).items():
