@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from smsgateway.schema import SchemaApi, SchemaSwaggerApi
 
 # Older deployments served the API under /vpns and /kpns: the same paths answer there too.
 api_patterns = [
@@ -13,8 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("ops.urls")),  # /healthz, /readyz, /metrics
     # The OpenAPI 3 description of the API and its Swagger UI (credentials needed, like the API).
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/schema/swagger/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-schema-swagger"),
+    path("api/schema/", SchemaApi.as_view(), name="api-schema"),
+    path("api/schema/swagger/", SchemaSwaggerApi.as_view(url_name="api-schema"), name="api-schema-swagger"),
     path("", include(api_patterns)),
     path("vpns/", include(api_patterns)),
     path("kpns/", include(api_patterns)),
