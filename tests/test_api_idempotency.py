@@ -83,3 +83,23 @@ def test_a_refused_request_does_not_hold_its_key(client, member):
     refused = post_json(client, "{", HTTP_IDEMPOTENCY_KEY="retry-me")
     accepted = post_json(client, body(member), HTTP_IDEMPOTENCY_KEY="retry-me")
     assert (refused.status_code, accepted.status_code) == (400, 200)
+
+
+def test_a_request_that_raced_past_the_replay_check_answers_the_first_id(client, member, monkeypatch):
+    """Two requests with one key at once: the second finds no replay, then meets the first's row."""
+    from messaging.services import requests as submit
+
+    first = post_json(client, body(member), HTTP_IDEMPOTENCY_KEY="race").json()["id"]
+    real_find = submit.sms_request_find_replay
+    calls = []
+
+    def find_nothing_the_first_time(**kwargs):
+        calls.append(kwargs)
+        return None if len(calls) == 1 else real_find(**kwargs)
+
+    monkeypatch.setattr(submit, "sms_request_find_replay", find_nothing_the_first_time)
+    monkeypatch.setattr("messaging.api.views.sms_request_find_replay", find_nothing_the_first_time)
+    again = post_json(client, body(member), HTTP_IDEMPOTENCY_KEY="race")
+    assert again.status_code == 200
+    assert again.json()["id"] == first
+    assert SmsRequest.objects.count() == 1

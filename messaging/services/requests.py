@@ -84,8 +84,12 @@ def sms_request_submit(
 def _store(*, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence):
     now = timezone.now()
     if idempotency_key:
-        # A key older than the window may be used afresh.
-        SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key).update(idempotency_key=None)
+        # A key older than the window may be used afresh; one within it (a request that raced
+        # this one, say) keeps it, and the unique constraint turns this insert into a replay.
+        since = now - timedelta(hours=settings.IDEMPOTENCY_WINDOW_HOURS)
+        SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key, created_at__lt=since).update(
+            idempotency_key=None
+        )
     request = SmsRequest.objects.create(
         id=next_request_id(),
         api_key=api_key,
