@@ -76,6 +76,39 @@ def _is_valid(number: phonenumbers.PhoneNumber) -> bool:
     return True
 
 
+_PREFIX_PATTERNS: dict[str, re.Pattern | None] = {}
+
+
+def _e164_as_written(text: str) -> bool:
+    """True when a +digits text is a valid number that phonenumbers would write back unchanged.
+
+    A shortcut past phonenumbers.parse for the common case (a bulk import of E.164 numbers); it
+    answers False (undecided) wherever parse could read the digits differently: a national part
+    that starts with 0 or with the region's national prefix, or a non-geographic country code.
+    """
+    digits = text[1:]
+    for size in (1, 2, 3):
+        country_code = int(digits[:size])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return False
+    national = digits[size:]
+    if not national or national[0] == "0":
+        return False
+    region = phonenumbers.region_code_for_country_code(country_code)
+    if region in ("ZZ", "001"):
+        return False
+    if region not in _PREFIX_PATTERNS:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        prefix = metadata.national_prefix_for_parsing if metadata else None
+        _PREFIX_PATTERNS[region] = re.compile(prefix) if prefix else None
+    prefix_pattern = _PREFIX_PATTERNS[region]
+    if prefix_pattern is not None and prefix_pattern.match(national):
+        return False
+    return _is_valid(phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national)))
+
+
 def mobile_clean(value, *, region: str | None = None) -> str | None:
     """A mobile number in E.164 (with its leading +), or None when none is given."""
     if value is None or value == "":
@@ -86,6 +119,8 @@ def mobile_clean(value, *, region: str | None = None) -> str | None:
     if not text:
         return None
     if _E164_SHAPE.match(text):
+        if _e164_as_written(text):
+            return text
         candidates = [(text, None)]
     else:
         candidates = [(text, region or settings.SMS_DEFAULT_REGION)]

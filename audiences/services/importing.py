@@ -104,6 +104,34 @@ def _check_batch(batch: list[tuple[int, list[str]]]):
     return [(line, *_check_row(row)) for line, row in batch]
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _check_batch_for_copy(batch: list[tuple[int, list[str]]]):
+    """The good rows of a batch as COPY text (so that the parent only passes bytes on), the bad
+    rows as (line, problem), and how many rows the batch held."""
+    lines, bad = [], []
+    for line, row in batch:
+        checked, problem = _check_row(row)
+        if problem:
+            bad.append((line, problem))
+        else:
+            lines.append("\t".join([str(line), *map(_copy_value, checked)]))
+    return ("\n".join(lines) + "\n" if lines else ""), bad, len(batch)
+
+
 def _batches(reader, first_line: int) -> Iterator[list[tuple[int, list[str]]]]:
     batch = []
     line = first_line
@@ -159,8 +187,11 @@ def members_import(
         parallel = (expected_rows or 0) >= PARALLEL_FROM_ROWS and (os.cpu_count() or 1) > 1
     with transaction.atomic():
         _temp_create()
-        checked = _checked_batches(_batches(reader, 1), parallel)
-        _temp_load(checked, report, progress)
+        batches = _batches(reader, 1)
+        if _is_postgres():
+            _temp_copy(_checked_batches(batches, parallel, _check_batch_for_copy), report, progress)
+        else:
+            _temp_load(_checked_batches(batches, parallel, _check_batch), report, progress)
         _temp_index()
         _mark_clashes(report)
         if not (strict and report.bad_count):
@@ -173,13 +204,13 @@ def members_import(
     return report
 
 
-def _checked_batches(batches, parallel: bool):
+def _checked_batches(batches, parallel: bool, check):
     if not parallel:
-        yield from map(_check_batch, batches)
+        yield from map(check, batches)
         return
     context = multiprocessing.get_context("fork")
     with context.Pool(processes=os.cpu_count()) as pool:
-        yield from pool.imap(_check_batch, batches, chunksize=1)
+        yield from pool.imap(check, batches, chunksize=1)
 
 
 def _is_postgres() -> bool:
@@ -207,20 +238,21 @@ _TEMP_COLUMNS = (
 )
 
 
+def _temp_copy(checked, report: ImportReport, progress) -> None:
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {TEMP_TABLE} ({_TEMP_COLUMNS}) FROM STDIN") as copy:
+            for text, bad, size in checked:
+                report.rows += size
+                for line, problem in bad:
+                    report.add_bad(line, problem)
+                if text:
+                    copy.write(text.encode())
+                if progress:
+                    progress(size)
+
+
 def _temp_load(checked, report: ImportReport, progress) -> None:
     with connection.cursor() as cursor:
-        if _is_postgres():
-            with cursor.cursor.copy(f"COPY {TEMP_TABLE} ({_TEMP_COLUMNS}) FROM STDIN") as copy:
-                for batch in checked:
-                    for line, row, problem in batch:
-                        report.rows += 1
-                        if problem:
-                            report.add_bad(line, problem)
-                        else:
-                            copy.write_row((line, *row))
-                    if progress:
-                        progress(len(batch))
-            return
         adapt = connection.ops.adapt_datetimefield_value
         statement = f"INSERT INTO {TEMP_TABLE} ({_TEMP_COLUMNS}) VALUES ({', '.join(['%s'] * 13)})"
         for batch in checked:
