@@ -35,7 +35,7 @@ RETRY_BASE_SECONDS = 5
 RETRY_CAP_SECONDS = 600
 MAX_ATTEMPTS = 12
 # Error codes that say the provider itself is unreachable, not that one message failed.
-PROVIDER_DOWN_CODES = frozenset({"connect", "bind", "auth", "unavailable"})
+PROVIDER_DOWN_CODES = frozenset({"connect", "bind", "bind_unavailable", "auth", "unavailable"})
 
 
 @dataclass

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.module_loading import import_string
 
 from messaging.backends import BaseSmsBackend, get_backend
@@ -230,12 +230,14 @@ _circuit_open_until: dict[str, float] = {}
 
 def _receipt_sink_for(provider_name: str):
     def sink(receipts):
+        # Raises when the receipts cannot be stored, so that the backend can have them sent again.
         from . import receipts as receipt_service
 
         try:
             receipt_service.receipts_record(receipts=list(receipts), provider=provider_name)
-        except Exception:
-            logger.exception("could not record %d receipts of %s", len(receipts), provider_name)
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connection.close()  # the backend's own thread holds no connection between batches
 
     return sink
 

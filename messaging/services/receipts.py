@@ -112,9 +112,13 @@ def receipts_record(*, receipts: list[Receipt], provider: str = "") -> int:
             )
             continue
         groups[(receipt.delivered, receipt.error_code, receipt.status)].extend(ids)
+    moved = _apply(groups, now) if groups else 0
     if held:
         PendingReceipt.objects.bulk_create(held)
-    return _apply(groups, now) if groups else 0
+        # The submit may have been recorded meanwhile; recording a submit looks for held
+        # receipts after it commits, and this looks for the submit after the hold commits.
+        moved += pending_receipts_match(provider_refs=[receipt.provider_ref for receipt in held])
+    return moved
 
 
 def pending_receipts_match(*, provider_refs: list[str] | None = None) -> int:

@@ -1,0 +1,66 @@
+"""An SMPP provider configured in the database, end to end against the loopback SMSC: dispatch
+through the registry's backend, and receipts back through its receipt sink to `delivered`."""
+
+import time
+
+import pytest
+
+from messaging.models import Provider, Recipient
+from messaging.services import providers
+from messaging.services.dispatch import dispatch_due_run
+from tests.factories import RecipientFactory
+from tests.peers.smsc import ESME_RINVDSTADR, LoopbackSmsc
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def smsc():
+    peer = LoopbackSmsc(receipts=True, resp_id_format="{:08X}", receipt_id_format="{:d}").start()
+    providers.providers_forget()
+    providers.provider_circuits_reset()
+    yield peer
+    providers.providers_forget()
+    providers.provider_circuits_reset()
+    peer.stop()
+
+
+@pytest.fixture
+def smpp_provider(smsc):
+    return Provider.objects.create(
+        name="carrier-a",
+        kind="SMPP",
+        properties={"Host": "127.0.0.1", "Port": str(smsc.port), "System ID": "gateway", "Password": "pw"},
+    )
+
+
+def settled(count: int, seconds: float = 10.0) -> list[str]:
+    """The states once `count` rows are final (receipts arrive on the backend's own thread)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        states = list(Recipient.objects.order_by("id").values_list("state", flat=True))
+        if sum(state in ("delivered", "undelivered", "rejected") for state in states) >= count:
+            return states
+        time.sleep(0.05)
+    return list(Recipient.objects.order_by("id").values_list("state", flat=True))
+
+
+def test_texts_go_through_the_configured_smpp_provider(smsc, smpp_provider):
+    RecipientFactory.create_batch(3)
+    dispatch_due_run(seconds=5)
+    assert (len(smsc.taken), set(Recipient.objects.values_list("provider", flat=True))) == (3, {"carrier-a"})
+
+
+def test_receipts_in_another_id_form_mark_the_recipients_delivered(smsc, smpp_provider):
+    RecipientFactory.create_batch(3)
+    dispatch_due_run(seconds=5)
+    assert settled(3) == ["delivered"] * 3
+
+
+def test_a_refused_destination_is_rejected(smsc, smpp_provider):
+    recipient = RecipientFactory(phone="+14155550199")
+    smsc.reject["14155550199"] = ESME_RINVDSTADR
+    smsc.reject["+14155550199"] = ESME_RINVDSTADR
+    dispatch_due_run(seconds=5)
+    recipient.refresh_from_db()
+    assert recipient.state == "rejected"
