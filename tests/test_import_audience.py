@@ -129,3 +129,20 @@ def test_the_export_reads_back_in(tmp_path):
     report = members_import(stream=io.StringIO(exported))
     member = Member.objects.get()
     assert (report.created, member.attributes, member.voice_subscription) == (1, {"tier": "gold"}, False)
+
+
+def test_tabs_newlines_and_backslashes_in_a_field_import_as_written(tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_text(
+        'firstName,lastName,email,country\n"A\\tb\tc","line one\nline two",a@example.com,Kenya\n', encoding="utf-8"
+    )
+    _, err = run(str(path))
+    member = Member.objects.get()
+    assert (member.first_name, member.last_name, err) == ("A\\tb\tc", "line one\nline two", "")
+
+
+def test_a_quoted_row_over_two_lines_is_counted_from_its_first_line(tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_text('firstName,lastName,email,country\nAda,"L\nL",a@example.com,Kenya\nBob,L,bad,Kenya\n')
+    _, err = run(str(path))
+    assert "line 4: email 'bad' is not an email address" in err
