@@ -31,6 +31,7 @@ TARGET_SECONDS = 15.0
 TARGET_RATIO = 2.0
 TARGET_RSS_MB = 300.0
 IMPORT_TARGET_SECONDS = 60.0
+BENCH_LOCK = 0x61756431  # advisory lock key of this bench
 
 os.environ.update(
     {
@@ -56,6 +57,18 @@ def ensure_database() -> None:
     with psycopg.connect(admin_url, autocommit=True) as admin:
         if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
             admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def hold_bench_lock():
+    """One run at a time on the bench database: a second run waits for the first."""
+    import psycopg
+
+    url = DATABASE_URL.replace("postgres://", "postgresql://", 1)
+    holder = psycopg.connect(url, autocommit=True)
+    if not holder.execute("SELECT pg_try_advisory_lock(%s)", [BENCH_LOCK]).fetchone()[0]:
+        print("another run of bench_audiences is using the database: waiting for it", flush=True)
+        holder.execute("SELECT pg_advisory_lock(%s)", [BENCH_LOCK])
+    return holder
 
 
 def setup_django() -> None:
@@ -117,6 +130,7 @@ def expand_in_child(message_id: int) -> None:
 
 def main() -> int:
     ensure_database()
+    lock = hold_bench_lock()  # noqa: F841 - held until the process ends
     setup_django()
     from django.core.management import call_command
     from django.db import connection

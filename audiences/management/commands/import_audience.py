@@ -1,6 +1,7 @@
 """manage.py import_audience FILE.csv [--strict]: upsert members by mobile (or email)."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
 from tqdm import tqdm
 
 from audiences.services.importing import ImportRefused, members_import
@@ -33,6 +34,11 @@ class Command(BaseCommand):
                 report = members_import(stream=stream, strict=strict, progress=bar.update, expected_rows=expected)
         except ImportRefused as error:
             raise CommandError(str(error)) from None
+        except IntegrityError as error:
+            raise CommandError(
+                f"members were added meanwhile with a mobile or email of this file; nothing imported, run it again "
+                f"({error.__cause__ or error})"
+            ) from None
         except UnicodeDecodeError as error:
             raise CommandError(f"the file is not UTF-8 text: {error}") from None
         finally:
