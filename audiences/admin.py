@@ -202,7 +202,19 @@ class AudienceAttributeForm(forms.ModelForm):
 @admin.register(AudienceAttribute)
 class AudienceAttributeAdmin(admin.ModelAdmin):
     form = AudienceAttributeForm
-    list_display = ("name", "type", "choices")
+    list_display = ("name", "type", "choices", "used_by")
+
+    @admin.display(description="Used by segments")
+    def used_by(self, attribute):
+        return ", ".join(
+            Segment.objects.filter(conditions__attribute=attribute.name).distinct().values_list("name", flat=True)
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        """An attribute that a segment's condition names stays until the condition goes."""
+        if obj is not None and SegmentCondition.objects.filter(attribute=obj.name).exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 # Segments --------------------------------------------------------------------------------------

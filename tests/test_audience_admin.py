@@ -125,3 +125,12 @@ def test_the_change_page_shows_the_live_count(admin_client):
     SegmentCondition.objects.create(segment=segment, number=1, attribute="state", operator="Equal", value="CA")
     page = admin_client.get(f"/admin/audiences/segment/{segment.id}/change/").content.decode()
     assert "2 members, of whom 1 active and SMS-subscribed" in page
+
+
+def test_an_attribute_a_segment_uses_cannot_be_deleted(admin_client):
+    attribute = AudienceAttribute.objects.create(name="score", type="number")
+    segment = Segment.objects.create(name="high", definition="1")
+    SegmentCondition.objects.create(segment=segment, number=1, attribute="score", operator="GreaterThan", value="5")
+    response = admin_client.post(f"/admin/audiences/audienceattribute/{attribute.id}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert AudienceAttribute.objects.filter(pk=attribute.pk).exists()
