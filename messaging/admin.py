@@ -31,7 +31,7 @@ from messaging.services.cancel import sms_request_cancel
 from messaging.services.operations import recipients_cancel
 from messaging.services.resend import recipients_failed, recipients_resend
 from messaging.text import text_layout
-from ops.models import TrafficMinute
+from ops.models import TrafficTotal
 
 BOUNDED_COUNT = 1000
 RESEND_PERMISSION = "messaging.resend_recipient"
@@ -98,17 +98,14 @@ class CreatedWithinFilter(admin.SimpleListFilter):
 
 
 class ProviderFilter(admin.SimpleListFilter):
-    """Providers from the configuration and from the last month's traffic, never a DISTINCT scan."""
+    """Providers from the configuration and from the traffic totals, never a DISTINCT scan."""
 
     title = "provider"
     parameter_name = "provider"
 
     def lookups(self, request, model_admin):
         names = set(Provider.objects.values_list("name", flat=True))
-        month_ago = timezone.now() - timedelta(days=30)
-        names |= set(
-            TrafficMinute.objects.filter(minute__gte=month_ago).exclude(provider="").values_list("provider", flat=True)
-        )
+        names |= set(TrafficTotal.objects.exclude(provider="").values_list("provider", flat=True))
         return [(name, name) for name in sorted(names)]
 
     def queryset(self, request, queryset):

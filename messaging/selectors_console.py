@@ -9,7 +9,7 @@ from django.db.models import Max, Min, Q, Sum
 from django.utils import timezone
 
 from messaging.models import Provider, Recipient, RecipientState, SmsMessage
-from ops.models import TrafficMinute
+from ops.models import TrafficHour, TrafficMinute
 
 WINDOWS = (("hour", timedelta(hours=1)), ("day", timedelta(days=1)), ("week", timedelta(days=7)))
 STATE_ORDER = [
@@ -53,13 +53,23 @@ def _minute(moment: datetime) -> datetime:
 
 
 def traffic_state_counts(*, now: datetime) -> list[dict]:
-    """Recipients that reached each state within the last hour, day and week (`initial`: queued)."""
-    end = _minute(now)
-    sums = {name: Sum("messages", filter=Q(minute__gte=end - span)) for name, span in WINDOWS}
-    rows = TrafficMinute.objects.filter(minute__gte=end - WINDOWS[-1][1]).values("state").annotate(**sums).order_by()
+    """Recipients that reached each state within the last hour (by the minute), day and week
+    (by the hour, the current one included), `initial` meaning queued."""
+    minute = _minute(now)
+    hour = minute.replace(minute=0)
     totals = {state: {name: 0 for name, _ in WINDOWS} for state in STATE_ORDER}
-    for row in rows:
-        totals[row["state"]] = {name: row[name] or 0 for name, _ in WINDOWS}
+    last_hour = TrafficMinute.objects.filter(minute__gt=minute - timedelta(hours=1)).values("state")
+    for row in last_hour.annotate(n=Sum("messages")).order_by():
+        totals.setdefault(row["state"], {name: 0 for name, _ in WINDOWS})["hour"] = row["n"] or 0
+    sums = {
+        "day": Sum("messages", filter=Q(hour__gt=hour - timedelta(days=1))),
+        "week": Sum("messages"),
+    }
+    for row in (
+        TrafficHour.objects.filter(hour__gt=hour - timedelta(days=7)).values("state").annotate(**sums).order_by()
+    ):
+        entry = totals.setdefault(row["state"], {name: 0 for name, _ in WINDOWS})
+        entry["day"], entry["week"] = row["day"] or 0, row["week"] or 0
     return [{"state": state, **counts} for state, counts in totals.items()]
 
 

@@ -53,3 +53,21 @@ class TrafficTotal(models.Model):
 
     def __str__(self):
         return f"{self.provider or '-'} {self.state} {self.messages}"
+
+
+class TrafficHour(models.Model):
+    """The same as TrafficMinute by the hour: the day and week counts read these."""
+
+    hour = models.DateTimeField()
+    provider = models.CharField(max_length=100, blank=True, default="")
+    state = models.CharField(max_length=16)
+    messages = models.PositiveBigIntegerField(default=0)
+    parts = models.PositiveBigIntegerField(default=0)
+    latency_seconds = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "provider", "state"], name="traffic_hour_unique")]
+        indexes = [models.Index(fields=["hour"], name="traffic_hour_at")]
+
+    def __str__(self):
+        return f"{self.hour:%Y-%m-%d %H}h {self.provider or '-'} {self.state} {self.messages}"

@@ -8,7 +8,7 @@ from messaging.models import RecipientEvent
 from messaging.selectors_console import console_dashboard, id_floor_at, queue_depth, queue_oldest_waiting
 from messaging.services.states import recipients_transition
 from messaging.services.traffic import traffic_aggregate, traffic_prune
-from ops.models import TrafficMinute, TrafficTotal
+from ops.models import TrafficHour, TrafficMinute, TrafficTotal
 from tests.factories import RecipientFactory, SmsMessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,11 +86,21 @@ def test_prune_drops_buckets_older_than_the_retention():
 
 def test_dashboard_counts_states_per_window():
     now = timezone.now()
-    TrafficMinute.objects.create(minute=now - timedelta(minutes=5), state="delivered", messages=2)
-    TrafficMinute.objects.create(minute=now - timedelta(hours=5), state="delivered", messages=3)
-    TrafficMinute.objects.create(minute=now - timedelta(days=3), state="delivered", messages=4)
+    for age, count in ((timedelta(minutes=5), 2), (timedelta(hours=5), 3), (timedelta(days=3), 4)):
+        for recipient in RecipientFactory.create_batch(count, state="delivered"):
+            recipient.events.create(state="delivered", at=now - age)
+    traffic_aggregate(settle=False)
     row = next(row for row in console_dashboard(now=now).counts if row["state"] == "delivered")
     assert (row["hour"], row["day"], row["week"]) == (2, 5, 9)
+
+
+def test_aggregation_keeps_hourly_buckets_beside_the_minutes():
+    at = timezone.now().replace(minute=30)
+    for recipient in RecipientFactory.create_batch(2):
+        _submitted(recipient, at=at)
+    traffic_aggregate(settle=False)
+    bucket = TrafficHour.objects.get(state="submitted")
+    assert (bucket.hour, bucket.messages) == (at.replace(minute=0, second=0, microsecond=0), 2)
 
 
 def test_dashboard_series_has_a_minute_per_point_per_provider():

@@ -15,7 +15,7 @@ from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from messaging.models import Recipient, RecipientEvent, RecipientState
-from ops.models import TrafficMinute, TrafficTotal, TrafficWatermark
+from ops.models import TrafficHour, TrafficMinute, TrafficTotal, TrafficWatermark
 
 BATCH_ROWS = 200_000
 RETENTION = timedelta(days=35)
@@ -71,21 +71,21 @@ def _fold(totals: dict[tuple[datetime, str, str], list], *, minute, provider, st
         entry[2] += max(latency.total_seconds(), 0.0) if isinstance(latency, timedelta) else float(latency) / 1e6
 
 
-def _store(totals: dict[tuple[datetime, str, str], list]) -> int:
+def _store_buckets(model, field: str, totals: dict[tuple[datetime, str, str], list]) -> int:
     if not totals:
         return 0
-    minutes = {key[0] for key in totals}
+    starts = {key[0] for key in totals}
     existing = {
-        (bucket.minute, bucket.provider, bucket.state): bucket
-        for bucket in TrafficMinute.objects.select_for_update().filter(minute__in=minutes)
+        (getattr(bucket, field), bucket.provider, bucket.state): bucket
+        for bucket in model.objects.select_for_update().filter(**{f"{field}__in": starts})
     }
     changed, added = [], []
     for key, (messages, parts, latency) in totals.items():
         bucket = existing.get(key)
         if bucket is None:
             added.append(
-                TrafficMinute(
-                    minute=key[0],
+                model(
+                    **{field: key[0]},
                     provider=key[1],
                     state=key[2],
                     messages=messages,
@@ -98,10 +98,22 @@ def _store(totals: dict[tuple[datetime, str, str], list]) -> int:
             bucket.parts += parts
             bucket.latency_seconds += latency
             changed.append(bucket)
-    TrafficMinute.objects.bulk_create(added, batch_size=1000)
-    TrafficMinute.objects.bulk_update(changed, ["messages", "parts", "latency_seconds"], batch_size=1000)
-    _store_totals(totals)
+    model.objects.bulk_create(added, batch_size=1000)
+    model.objects.bulk_update(changed, ["messages", "parts", "latency_seconds"], batch_size=1000)
     return len(added) + len(changed)
+
+
+def _store(totals: dict[tuple[datetime, str, str], list]) -> int:
+    hours: dict[tuple[datetime, str, str], list] = {}
+    for (minute, provider, state), (messages, parts, latency) in totals.items():
+        entry = hours.setdefault((minute.replace(minute=0), provider, state), [0, 0, 0.0])
+        entry[0] += messages
+        entry[1] += parts
+        entry[2] += latency
+    stored = _store_buckets(TrafficMinute, "minute", totals)
+    _store_buckets(TrafficHour, "hour", hours)
+    _store_totals(totals)
+    return stored
 
 
 def _store_totals(totals: dict[tuple[datetime, str, str], list]) -> None:
@@ -183,4 +195,5 @@ def traffic_prune(*, now: datetime | None = None) -> int:
     """Drop buckets older than the retention; returns how many."""
     cutoff = (now or timezone.now()) - RETENTION
     deleted, _ = TrafficMinute.objects.filter(minute__lt=cutoff).delete()
+    TrafficHour.objects.filter(hour__lt=cutoff).delete()
     return deleted
