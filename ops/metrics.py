@@ -2,6 +2,8 @@
 aggregation keeps, the queue gauges from bounded, indexed looks: a scrape never counts the
 recipient table. The send API's outcomes are counted by each serving process."""
 
+import os
+
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
@@ -80,3 +82,16 @@ class GatewayCollector:
 
 
 registry.register(GatewayCollector())
+
+
+def scrape_registry() -> CollectorRegistry:
+    """What /metrics renders: this process's registry, or, with PROMETHEUS_MULTIPROC_DIR set
+    (several gunicorn workers), the send counters of every worker plus the database's figures."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return registry
+    from prometheus_client import multiprocess
+
+    combined = CollectorRegistry(auto_describe=False)
+    multiprocess.MultiProcessCollector(combined)
+    combined.register(GatewayCollector())
+    return combined

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .health import readiness_checks
-from .metrics import registry
+from .metrics import scrape_registry
 
 
 @never_cache
@@ -36,4 +36,4 @@ def metrics(request):
             response = HttpResponse("A bearer token is required for /metrics.\n", status=401, content_type="text/plain")
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -100,3 +100,10 @@ def test_log_lines_carry_the_request_id_and_masked_numbers():
     line = JsonFormatter().format(record)
     assert '"request_id": "req-9"' in line
     assert "+**********78" in line
+
+
+def test_metrics_with_a_multiprocess_directory_still_serve_the_database_figures(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    response = Client().get("/metrics")
+    assert response.status_code == 200
+    assert "smsgw_queue_depth " in response.content.decode()
