@@ -31,3 +31,14 @@ bench: $(STAMP)
 
 clean-var:
 	rm -rf var
+
+# Proof under pressure: each starts its own gunicorn, worker and loopback SMSC on its own database.
+.PHONY: load faults fuzz
+load: $(STAMP)
+	$(PY) load/run.py
+
+faults: $(STAMP)
+	$(PY) faults/run.py
+
+fuzz: $(STAMP)
+	$(PY) fuzz/run.py

@@ -1,0 +1,292 @@
+"""The gateway as it runs in production, on loopback: gunicorn, a Celery worker and beat on
+PostgreSQL and Redis, handing SMS to the loopback SMSC (tests/peers/smsc.py) over SMPP.
+
+`make load`, `make faults` and `make fuzz` start one of these on their own database and Redis
+numbers, so that they disturb neither the development database nor a test run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+BIN = Path(PY).parent
+PG = os.environ.get("PROOF_PG", "postgres://postgres@127.0.0.1:5432")
+PG_HOST = ["-h", "127.0.0.1", "-U", "postgres"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+class Smsc:
+    """The loopback SMSC as a process: `stats()` reads its counts."""
+
+    def __init__(self, *, receipts: bool = True):
+        self.port = free_port()
+        args = [PY, "-m", "tests.peers.smsc", "--port", str(self.port)] + (["--receipts"] if receipts else [])
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        line = self.process.stdout.readline()
+        if not line.startswith("ready"):
+            raise RuntimeError(f"the loopback SMSC did not start: {line!r}")
+
+    def stats(self) -> dict:
+        self.process.stdin.write("stats\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.write("stop\n")
+                self.process.stdin.flush()
+                self.process.wait(timeout=5)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+
+
+class Stack:
+    def __init__(
+        self,
+        name: str,
+        *,
+        redis_db: int = 12,
+        web_workers: int | None = None,
+        worker_concurrency: int = 2,
+        smsc: Smsc | None = None,
+        extra_env: dict | None = None,
+    ):
+        self.name = name
+        self.db_name = f"sms_proof_{name}"
+        self.smsc = smsc
+        self.web_port = free_port()
+        self.web_workers = web_workers or max(2, (os.cpu_count() or 2) * 2)
+        self.worker_concurrency = worker_concurrency
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.log_dir = ROOT / "var" / "proof" / name
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.env = dict(os.environ)
+        self.env.update(
+            {
+                "DATABASE_URL": f"{PG}/{self.db_name}",
+                "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{redis_db}",
+                "CACHE_URL": f"redis://127.0.0.1:6379/{redis_db + 1}",
+                "DEBUG": "false",
+                "LOG_LEVEL": "WARNING",
+                "SMSGW_VAR_DIR": str(self.log_dir),
+                "PYTHONUNBUFFERED": "1",
+                "DISPATCH_POLL_SECONDS": "0.5",
+                "SWEEP_SECONDS": "5",
+            }
+        )
+        self.env["SMS_BACKEND"] = "messaging.backends.console.ConsoleBackend"
+        self.env.update(extra_env or {})
+        self.base_url = f"http://127.0.0.1:{self.web_port}"
+
+    # --- the database ------------------------------------------------------------------
+
+    def manage(self, *args: str, check: bool = True) -> str:
+        result = subprocess.run(
+            [PY, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+        return result.stdout
+
+    def fresh_database(self) -> None:
+        subprocess.run(["dropdb", *PG_HOST, "--if-exists", "--force", self.db_name], check=True)
+        subprocess.run(["createdb", *PG_HOST, self.db_name], check=True)
+        subprocess.run(
+            ["redis-cli", "-n", self.env["CELERY_BROKER_URL"].rsplit("/", 1)[1], "flushdb"],
+            check=False,
+            capture_output=True,
+        )
+        self.manage("migrate", "--noinput")
+        if self.smsc is not None:
+            self.provider_for_smsc()
+
+    def provider_for_smsc(self, *, window: int = 100, binds: int = 1) -> None:
+        """The loopback SMSC as a configured provider (CONTRACT section 8): its receipts are recorded."""
+        properties = {
+            "Host": "127.0.0.1",
+            "Port": str(self.smsc.port),
+            "System ID": "gateway",
+            "Password": "secret",
+            "Binds": str(binds),
+            "Window": str(window),
+            "Throughput": "0",
+        }
+        self.manage(
+            "shell",
+            "-c",
+            "from messaging.models import Provider; "
+            f"Provider.objects.create(name='loopback-smsc', kind='SMPP', order=1, properties={properties!r})",
+        )
+
+    def api_key(self, name: str = "load") -> str:
+        return self.manage("create_api_key", name).strip().splitlines()[-1]
+
+    def sql(self, query: str) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(f"{PG}/{self.db_name}", connect_timeout=5) as connection:
+            return list(connection.execute(query))
+
+    # --- the processes -----------------------------------------------------------------
+
+    def _spawn(self, role: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.log_dir / f"{role}.log", "ab")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes[role] = process
+        return process
+
+    def start_web(self) -> None:
+        self._spawn(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "smsgateway.wsgi",
+                "-b",
+                f"127.0.0.1:{self.web_port}",
+                "-w",
+                str(self.web_workers),
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+                "--log-level",
+                "warning",
+            ],
+        )
+        self.wait_for_web()
+
+    def wait_for_web(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.base_url}/api/v1/message/sms/1", timeout=2)
+            except urllib.error.HTTPError:
+                return  # it answers (401)
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not come up")
+
+    def start_worker(self, role: str = "worker") -> subprocess.Popen:
+        return self._spawn(
+            role,
+            [
+                str(BIN / "celery"),
+                "-A",
+                "smsgateway",
+                "worker",
+                "-Q",
+                "priority,default",
+                "--concurrency",
+                str(self.worker_concurrency),
+                "--loglevel",
+                "WARNING",
+                "-n",
+                f"{role}-{self.name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+        )
+
+    def start_beat(self) -> None:
+        self._spawn(
+            "beat",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "smsgateway",
+                "beat",
+                "--loglevel",
+                "WARNING",
+                "-s",
+                str(self.log_dir / "celerybeat-schedule"),
+            ],
+        )
+
+    def start(self) -> Stack:
+        self.start_web()
+        self.start_worker()
+        self.start_beat()
+        return self
+
+    def kill(self, role: str, sig: int = signal.SIGKILL) -> None:
+        """Signal a role's whole process group (a worker's children die with it, as in a crash)."""
+        process = self.processes.get(role)
+        if process is not None and process.poll() is None:
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def stop(self) -> None:
+        for role in list(self.processes):
+            self.kill(role, signal.SIGTERM)
+        self.processes.clear()
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- what was stored -----------------------------------------------------------------
+
+    def recipient_states(self) -> dict[str, int]:
+        return dict(self.sql("SELECT state, count(*) FROM messaging_recipient GROUP BY state"))
+
+    def wait_final(
+        self, *, timeout: float, final=("delivered", "undelivered", "rejected", "expired", "cancelled", "not attempted")
+    ) -> dict[str, int]:
+        """Wait until no recipient is left in a non-final state; return the counts per state."""
+        deadline = time.monotonic() + timeout
+        states: dict[str, int] = {}
+        while time.monotonic() < deadline:
+            states = self.recipient_states()
+            if states and all(state in final for state in states):
+                return states
+            time.sleep(1)
+        return states
+
+
+def post(url: str, body: bytes, *, content_type: str, key: str, timeout: float = 30) -> tuple[int, bytes, float]:
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": content_type, "X-VoltMX-App-API-Key": key}
+    )
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read(), time.monotonic() - started
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), time.monotonic() - started
+    except OSError as error:
+        return 0, str(error).encode(), time.monotonic() - started
