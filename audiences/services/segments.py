@@ -1,7 +1,7 @@
 """Creating, changing and removing segments: a name, numbered conditions and a definition."""
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Q
 
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
 from audiences.definitions import definition_default
@@ -127,17 +127,15 @@ def segment_messages_pending(*, segment_id: int) -> list[int]:
     recipients still waiting (`initial`)."""
     from messaging.models import Recipient, RecipientState, SmsMessage
 
-    waiting = Recipient.objects.filter(message=OuterRef("pk"), state=RecipientState.INITIAL)
-    candidates = (
-        SmsMessage.objects.exclude(criteria=[])
-        .filter(criteria__isnull=False)
-        .annotate(waiting=Exists(waiting))
-        .filter(waiting=True)
+    # The queue's rows (state initial) are few beside all recipients, and indexed apart.
+    waiting = Recipient.objects.filter(state=RecipientState.INITIAL).values("message_id")
+    unsent = (
+        SmsMessage.objects.filter(Q(expansion_done=False) | Q(id__in=waiting))
+        .exclude(criteria=[])
         .values_list("id", "criteria")
     )
-    expanding = SmsMessage.objects.filter(expansion_done=False).values_list("id", "criteria")
     pending, seen = [], set()
-    for message_id, criteria in [*expanding, *candidates]:
+    for message_id, criteria in unsent:
         if message_id in seen:
             continue
         seen.add(message_id)
