@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -162,23 +162,11 @@ def outcomes_record(*, claimed: list[Recipient], outcomes: list[SendOutcome], pr
             )
             retried.append(recipient)
     with transaction.atomic():
-        fields = [
-            "state",
-            "provider",
-            "provider_message_id",
-            "provider_ref",
-            "submitted_at",
-            "lease_token",
-            "lease_until",
-            "error_code",
-            "error",
-            "updated_at",
-        ]
         for recipient in submitted + retried:
             recipient.updated_at = now
         token_rows = Recipient.objects.filter(state=RecipientState.INITIAL, lease_token=token)
         if submitted:
-            token_rows.bulk_update(submitted, fields, batch_size=1000)
+            _submitted_record(recipients=submitted, token=token, provider=provider, now=now)
             RecipientEvent.objects.bulk_create(events, batch_size=1000)
         if retried:
             token_rows.bulk_update(
@@ -223,6 +211,38 @@ def outcomes_record(*, claimed: list[Recipient], outcomes: list[SendOutcome], pr
     report.retried = len(retried)
     report.expired = len(expired)
     return report
+
+
+def _submitted_record(*, recipients: list[Recipient], token, provider: str, now: datetime) -> None:
+    """Submitted rows in two statements: their provider ids (a VALUES join on PostgreSQL), then
+    what they share. bulk_update's CASE per row and field took seconds for a batch of 500."""
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    ids = [(r.pk, r.provider_message_id, r.provider_ref) for r in recipients]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            values = ", ".join(["(%s::bigint, %s, %s)"] * len(ids))
+            cursor.execute(
+                f"UPDATE {table} AS r SET provider_message_id = v.mid, provider_ref = v.ref "
+                f"FROM (VALUES {values}) AS v(id, mid, ref) "
+                "WHERE r.id = v.id AND r.state = %s AND r.lease_token = %s",
+                [value for row in ids for value in row] + [RecipientState.INITIAL, token],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET provider_message_id = %s, provider_ref = %s "
+                "WHERE id = %s AND state = %s AND lease_token = %s",
+                [(mid, ref, pk, RecipientState.INITIAL, token.hex) for pk, mid, ref in ids],
+            )
+    Recipient.objects.filter(pk__in=[r.pk for r in recipients], state=RecipientState.INITIAL, lease_token=token).update(
+        state=RecipientState.SUBMITTED,
+        provider=provider,
+        submitted_at=now,
+        lease_token=None,
+        lease_until=None,
+        error_code="",
+        error="",
+        updated_at=now,
+    )
 
 
 def _report_add(total: DispatchReport, part: DispatchReport) -> None:
