@@ -44,6 +44,7 @@ def backend_for(receipts):
     made = []
 
     def make(peer, **options):
+        options.setdefault("receipt_hold_seconds", 0)
         backend = SmppBackend(
             receipt_sink=receipts.extend, port=peer.port if peer else free_port(), system_id="gw", **options
         )
@@ -94,6 +95,14 @@ def test_a_receipt_in_another_base_is_found_among_the_id_forms(smsc, backend_for
     assert wait_for(lambda: len(receipts) == 1)
     assert (outcome.provider_message_id, receipts[0].provider_message_id) == ("5f3a9c11", "1597676561")
     assert outcome.provider_message_id in smpp_message_id_forms(receipts[0].provider_message_id)
+
+
+def test_receipts_of_a_batch_wait_until_the_caller_comes_back_for_the_next(smsc, backend_for, receipts):
+    backend = backend_for(smsc, receipt_hold_seconds=30)
+    backend.send_messages(texts(3))
+    assert not wait_for(lambda: receipts, seconds=0.2)
+    backend.send_messages([])
+    assert wait_for(lambda: len(receipts) == 3)
 
 
 def test_a_receipt_without_the_tlv_is_read_from_its_text(smsc, backend_for, receipts):

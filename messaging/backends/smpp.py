@@ -9,10 +9,12 @@ submits outstanding leaves those messages without an outcome (it is not known wh
 took them); parts never written are sent over a new session, opened with backoff.
 
 Options (SMS_BACKEND_OPTIONS): host, port, system_id, password, system_type, binds, window,
-source_ton, source_npi, sender, throughput (parts per second for the provider across all
-processes, through messaging.throttle; 0 is unlimited), name, and the timings
-enquire_link_seconds, response_timeout, connect_timeout, reconnect_wait, throttle_max_wait;
-submit_id_base and receipt_id_base (10 or 16) when the SMSC writes its ids in known bases.
+source_ton, source_npi, sender, throughput (parts per second this process spreads its submits
+at; the limit shared by all processes is messaging.throttle, which the dispatch takes for each
+batch; 0 is unlimited), name, and the timings enquire_link_seconds, response_timeout,
+connect_timeout, reconnect_wait;
+submit_id_base and receipt_id_base (10 or 16) when the SMSC writes its ids in known bases;
+receipt_hold_seconds (see receipts_waiting).
 """
 
 import itertools
@@ -248,11 +250,14 @@ class SmppSession:
     def _answer(self, pending: dict, answered: list) -> None:
         changed = self.backend.changed
         with changed:
+            batch_ids = self.backend._batch_ids
             for sequence, status, message_id in answered:
                 part = pending.pop(sequence, None)
                 if part is not None:
                     part.status = status
                     part.message_id = message_id
+                    if status == ESME_ROK:
+                        batch_ids.add(smpp_message_id_normal(message_id))
             changed.notify_all()
 
     def _idle(self, pending: dict) -> None:
@@ -326,9 +331,9 @@ class SmppBackend(BaseSmsBackend):
         connect_timeout: float = 5.0,
         reconnect_wait: float = 10.0,
         reconnect_max_seconds: float = 30.0,
-        throttle_max_wait: float = 30.0,
         submit_id_base: int = 0,
         receipt_id_base: int = 0,
+        receipt_hold_seconds: float = 2.0,
         **options,
     ):
         super().__init__(receipt_sink=receipt_sink, **options)
@@ -345,7 +350,6 @@ class SmppBackend(BaseSmsBackend):
         self.connect_timeout = float(connect_timeout)
         self.reconnect_wait = float(reconnect_wait)
         self.reconnect_max_seconds = float(reconnect_max_seconds)
-        self.throttle_max_wait = float(throttle_max_wait)
         self.submit_id_base, self.receipt_id_base = int(submit_id_base or 0), int(receipt_id_base or 0)
         self.tick = max(0.02, min(1.0, self.enquire_link_seconds / 4, self.response_timeout / 4))
         self.changed = threading.Condition()
@@ -357,10 +361,25 @@ class SmppBackend(BaseSmsBackend):
         self._receipts_ready = threading.Condition()
         self._pump: threading.Thread | None = None
         self._closed = False
+        self._paced_until = 0.0
+        self.receipt_hold_seconds = float(receipt_hold_seconds)
+        self._batch_ids: set[str] = set()
+        self._batch_open = False
+        self._batch_closed_at = 0.0
 
     # --- sending ---------------------------------------------------------------------------
 
     def send_messages(self, messages: list[OutboundSms]) -> list[SendOutcome]:
+        with self._receipts_ready:
+            self._batch_ids, self._batch_open = set(), True
+            self._receipts_ready.notify_all()
+        try:
+            return self._send(messages)
+        finally:
+            with self._receipts_ready:
+                self._batch_open, self._batch_closed_at = False, time.monotonic()
+
+    def _send(self, messages: list[OutboundSms]) -> list[SendOutcome]:
         outcomes: dict[int, SendOutcome] = {}
         parts: list[_Part] = []
         queue: deque = deque()
@@ -420,19 +439,10 @@ class SmppBackend(BaseSmsBackend):
                 error = TransientProviderError("no SMPP bind could be opened", code="bind_unavailable")
                 break
             if self.throughput > 0:
-                room = min(room, max(1, int(self.throughput / 10)))
+                room = min(room, max(1, int(self.throughput / 20)))
             chunk = [queue.popleft() for _ in range(min(room, len(queue)))]
             if self.throughput > 0:
-                from messaging.throttle import ThrottleBusy, throttle_take
-
-                try:
-                    throttle_take(
-                        provider=self.name, rate=self.throughput, parts=len(chunk), max_wait=self.throttle_max_wait
-                    )
-                except ThrottleBusy as busy:
-                    queue.extendleft(reversed(chunk))
-                    error = TransientProviderError(str(busy), code="throttled")
-                    break
+                self._pace(len(chunk))
             written = self._write_chunk(session, chunk)
             parts.extend(written)
             if len(written) < len(chunk):
@@ -466,6 +476,16 @@ class SmppBackend(BaseSmsBackend):
                         part.status = _UNKNOWN
                 self.changed.notify_all()
         return written
+
+    def _pace(self, parts: int) -> None:
+        """Spread this process's submits evenly at `throughput` parts per second, so that a
+        batch the shared limit (messaging.throttle, taken by the dispatch for the whole batch)
+        let through does not leave at line rate."""
+        now = time.monotonic()
+        start = max(self._paced_until, now)
+        self._paced_until = start + parts / self.throughput
+        if start > now:
+            time.sleep(start - now)
 
     def _session_with_room(self, give_up_at: float) -> tuple[SmppSession | None, int]:
         while not self._closed:
@@ -517,31 +537,51 @@ class SmppBackend(BaseSmsBackend):
 
     def receipts_waiting(self, session: SmppSession, sequence: int, receipt) -> None:
         """A receipt is acknowledged to the SMSC only once the sink has taken it; when the sink
-        fails the SMSC is told to try again later (ESME_RX_T_APPN)."""
+        fails the SMSC is told to try again later (ESME_RX_T_APPN). A receipt for a message of
+        the batch being sent (or just sent) waits until the caller comes back for its next batch,
+        by which time it has recorded the submit, or `receipt_hold_seconds`: on a fast SMSC the
+        receipt would otherwise overtake the record of its submit."""
+        forms = smpp_message_id_forms(receipt.provider_message_id)
         with self._receipts_ready:
-            self._receipts.append((session, sequence, receipt))
+            self._receipts.append((session, sequence, receipt, forms))
             if self._pump is None or not self._pump.is_alive():
                 self._pump = threading.Thread(target=self._pump_receipts, name=f"smpp-{self.name}-receipts")
                 self._pump.daemon = True
                 self._pump.start()
             self._receipts_ready.notify()
 
+    def _receipts_due(self) -> list:
+        """The receipts that may go to the sink now (up to 1000); call holding _receipts_ready."""
+        holding = self.receipt_hold_seconds > 0 and (
+            self._batch_open or time.monotonic() - self._batch_closed_at < self.receipt_hold_seconds
+        )
+        if not holding:
+            return [self._receipts.popleft() for _ in range(min(1000, len(self._receipts)))]
+        due, kept = [], deque()
+        while self._receipts and len(due) < 1000:
+            item = self._receipts.popleft()
+            (kept if item[3] & self._batch_ids else due).append(item)
+        kept.extend(self._receipts)
+        self._receipts = kept
+        return due
+
     def _pump_receipts(self) -> None:
         while not self._closed:
             with self._receipts_ready:
-                while not self._receipts and not self._closed:
-                    self._receipts_ready.wait(1.0)
-                batch = [self._receipts.popleft() for _ in range(min(1000, len(self._receipts)))]
+                batch = self._receipts_due()
+                while not batch and not self._closed:
+                    self._receipts_ready.wait(0.05 if self._receipts else 1.0)
+                    batch = self._receipts_due()
             if not batch:
                 continue
             try:
-                self.receipt_sink([receipt for _, _, receipt in batch])
+                self.receipt_sink([item[2] for item in batch])
                 status = ESME_ROK
             except Exception:
                 logger.exception("SMPP receipts could not be stored; the SMSC will send them again")
                 status = ESME_RX_T_APPN
             by_session: dict[SmppSession, list[bytes]] = {}
-            for session, sequence, _ in batch:
+            for session, sequence, *_ in batch:
                 by_session.setdefault(session, []).append(_deliver_sm_resp(sequence, status))
             for session, answers in by_session.items():
                 session.send(b"".join(answers))
