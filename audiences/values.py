@@ -106,7 +106,49 @@ def _e164_as_written(text: str) -> bool:
     prefix_pattern = _PREFIX_PATTERNS[region]
     if prefix_pattern is not None and prefix_pattern.match(national):
         return False
+    cached = _REGION_BY_PREFIX.get((country_code, national[:3]))
+    if cached is not None and _valid_for_region(national, cached):
+        return True
     return _is_valid(phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national)))
+
+
+_DESC_NAMES = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+_COMPILED_DESCS: dict[str, tuple] = {}
+
+
+def _compiled(desc):
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return frozenset(desc.possible_length or ()), re.compile(desc.national_number_pattern)
+
+
+def _valid_for_region(national: str, region: str) -> bool:
+    """phonenumbers' own test (general pattern, then any number type's pattern and lengths),
+    with the patterns compiled once per region."""
+    if region not in _COMPILED_DESCS:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is None:
+            return False
+        specific = [_compiled(getattr(metadata, name)) for name in _DESC_NAMES]
+        _COMPILED_DESCS[region] = (_compiled(metadata.general_desc), [d for d in specific if d is not None])
+    general, specific = _COMPILED_DESCS[region]
+
+    def matches(desc):
+        lengths, pattern = desc
+        return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+    return general is not None and matches(general) and any(matches(desc) for desc in specific)
 
 
 def mobile_clean(value, *, region: str | None = None) -> str | None:
