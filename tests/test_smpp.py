@@ -65,6 +65,13 @@ def test_a_batch_is_submitted_over_one_bind_with_receipts_asked(smsc, backend_fo
     assert {taken.registered_delivery for taken in smsc.taken} == {1}
 
 
+def test_several_binds_share_a_batch(smsc, backend_for):
+    backend = backend_for(smsc, binds=2, window=4)
+    outcomes = backend.send_messages(texts(30))
+    assert sum(1 for outcome in outcomes if outcome.error is None) == 30
+    assert len({taken.session_id for taken in smsc.taken}) == 2
+
+
 def test_the_bind_is_kept_for_the_next_batch(smsc, backend_for):
     backend = backend_for(smsc)
     backend.send_messages(texts(5))
@@ -103,6 +110,17 @@ def test_receipts_of_a_batch_wait_until_the_caller_comes_back_for_the_next(smsc,
     assert not wait_for(lambda: receipts, seconds=0.2)
     backend.send_messages([])
     assert wait_for(lambda: len(receipts) == 3)
+
+
+def test_a_receipt_the_sink_could_not_store_is_refused_for_now(smsc, backend_for):
+    def failing_sink(receipts):
+        raise RuntimeError("database down")
+
+    backend = backend_for(smsc)
+    backend.receipt_sink = failing_sink
+    backend.send_messages(texts(2))
+    assert wait_for(lambda: smsc.receipts_sent == 2)
+    assert smsc.receipt_answers == {0x64: 2}
 
 
 def test_a_receipt_without_the_tlv_is_read_from_its_text(smsc, backend_for, receipts):

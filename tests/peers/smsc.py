@@ -74,6 +74,7 @@ class LoopbackSmsc:
         self.binds = 0
         self.unbinds = 0
         self.receipts_sent = 0
+        self.receipt_answers: Counter = Counter()  # deliver_sm_resp command_status -> count
         self._held: list = []
         self._sessions: dict = {}
         self.next_id = 1
@@ -200,7 +201,7 @@ class LoopbackSmsc:
         if self.receipt_tlv:
             tlvs.append(smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, receipt_id.encode() + b"\0"))
         try:
-            await session.deliver_sm(
+            answer = await session.deliver_sm(
                 destination_addr=event.source_addr,
                 source_addr=event.destination_addr,
                 esm_class=0x04,
@@ -211,6 +212,7 @@ class LoopbackSmsc:
             return
         with self._lock:
             self.receipts_sent += 1
+            self.receipt_answers[answer.command_status] += 1
 
     # --- reading -------------------------------------------------------------------------
 
