@@ -220,6 +220,8 @@ class Recipient(models.Model):
             models.Index(fields=["provider_message_id"], name="recipient_provider_msg_id"),
             models.Index(fields=["provider_ref"], name="recipient_provider_ref"),
             models.Index(fields=["phone"], name="recipient_phone"),
+            # The console's state filter, newest first, without walking the table for a rare state.
+            models.Index(fields=["state", "id"], name="recipient_state_id"),
         ]
 
     def __str__(self):
