@@ -19,6 +19,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -65,21 +66,27 @@ class ImportReport:
 
 # Row checking (runs in worker processes for large files) -----------------------------------------
 
-_declared: dict = {}
-_columns: list[str] = []
+
+@dataclass(frozen=True)
+class _Layout:
+    """What a row is checked against: the file's columns and the declared attributes."""
+
+    columns: tuple[str, ...]
+    declared: dict
 
 
-def _check_row(row: list[str]):
+def _check_row(row: list[str], layout: _Layout):
     """A CSV row as the temporary table's values, or the reason it is bad."""
-    if len(row) != len(_columns):
-        return None, f"has {len(row)} fields where the header has {len(_columns)}"
-    cell = dict(zip(_columns, row, strict=True))
+    columns, declared = layout.columns, layout.declared
+    if len(row) != len(columns):
+        return None, f"has {len(row)} fields where the header has {len(columns)}"
+    cell = dict(zip(columns, row, strict=True))
     try:
         country = values.required_text(cell["country"], "country", max_length=64)
         state = values.optional_text(cell.get("state"), "state", max_length=64)
         if values.is_usa(country) and not state:
             raise ValueError("state is required when the country is the USA")
-        attributes = values.attributes_clean({name: cell[name] for name in _declared if name in cell}, _declared)
+        attributes = values.attributes_clean({name: cell[name] for name in declared if name in cell}, declared)
         flags = []
         for name in BOOLEAN_COLUMNS:
             raw = cell.get(name, "")
@@ -100,8 +107,8 @@ def _check_row(row: list[str]):
         return None, str(error)
 
 
-def _check_batch(batch: list[tuple[int, list[str]]]):
-    return [(line, *_check_row(row)) for line, row in batch]
+def _check_batch(layout: _Layout, batch: list[tuple[int, list[str]]]):
+    return [(line, *_check_row(row, layout)) for line, row in batch]
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -119,12 +126,12 @@ def _copy_value(value) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def _check_batch_for_copy(batch: list[tuple[int, list[str]]]):
+def _check_batch_for_copy(layout: _Layout, batch: list[tuple[int, list[str]]]):
     """The good rows of a batch as COPY text (so that the parent only passes bytes on), the bad
     rows as (line, problem), and how many rows the batch held."""
     lines, bad = [], []
     for line, row in batch:
-        checked, problem = _check_row(row)
+        checked, problem = _check_row(row, layout)
         if problem:
             bad.append((line, problem))
         else:
@@ -178,10 +185,8 @@ def members_import(
     expected_rows: int | None = None,
 ) -> ImportReport:
     """Upsert the members of a CSV text stream; see the module's description."""
-    global _declared, _columns
     reader = csv.reader(stream)
-    _columns = _header(reader)
-    _declared = values.attributes_declared()
+    layout = _Layout(columns=tuple(_header(reader)), declared=values.attributes_declared())
     report = ImportReport()
     if parallel is None:
         parallel = (expected_rows or 0) >= PARALLEL_FROM_ROWS and (os.cpu_count() or 1) > 1
@@ -189,9 +194,9 @@ def members_import(
         _temp_create()
         batches = _batches(reader, 1)
         if _is_postgres():
-            _temp_copy(_checked_batches(batches, parallel, _check_batch_for_copy), report, progress)
+            _temp_copy(_checked_batches(batches, parallel, partial(_check_batch_for_copy, layout)), report, progress)
         else:
-            _temp_load(_checked_batches(batches, parallel, _check_batch), report, progress)
+            _temp_load(_checked_batches(batches, parallel, partial(_check_batch, layout)), report, progress)
         _temp_index()
         _mark_clashes(report)
         if not (strict and report.bad_count):
