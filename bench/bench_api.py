@@ -74,7 +74,7 @@ def prepare_data():
     from django.db import connection
 
     from audiences.models import Member
-    from messaging.models import Recipient, RecipientEvent, SmsMessage, SmsRequest
+    from messaging.models import ApiKey, Recipient, RecipientEvent, SmsMessage, SmsRequest
     from messaging.services.api_keys import api_key_create
 
     if connection.vendor == "postgresql":
@@ -87,6 +87,7 @@ def prepare_data():
         mobile="+14155550100", defaults={"first_name": "Bench", "last_name": "Mark", "country": "United States"}
     )
     Member.objects.filter(pk=member.pk).update(active=True, sms_subscription=True)
+    ApiKey.objects.filter(name="bench", requests__isnull=True).delete()
     _, raw_key = api_key_create(name="bench", rate_limit_per_minute=1_000_000_000)
     body = json.dumps(
         {
