@@ -186,3 +186,25 @@ def test_the_api_needs_credentials(db):
     from rest_framework.test import APIClient
 
     assert APIClient().get(URL).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"firstName": {"a": 1}},
+        {"email": 12},
+        {"mobileNumber": 1.5},
+        {"mobileNumber": True},
+        {"lastActiveDate": "99999999999999999999"},
+        {"lastActiveDate": "2024"},
+        {"attributes": "x"},
+        {"attributes": {"score": [1]}},
+        {"country": "c" * 65},
+        {"active": "maybe"},
+    ],
+)
+def test_odd_member_bodies_are_400s(client, changes):
+    AudienceAttribute.objects.get_or_create(name="score", type="number")
+    response = send(client, "POST", URL, ada(**changes))
+    assert response.status_code == 400
+    assert response.json()["message"]

@@ -131,3 +131,22 @@ def test_a_segment_whose_messages_are_sent_can_be_deleted(client):
     message_expand(message_id=message.id)
     Recipient.objects.update(state="submitted")
     assert client.delete(f"{URL}/{segment_id}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"name": "x", "definition": "1" * 2000, "conditions": []},
+        {"name": "x", "conditions": [{"attribute": "state", "operator": "Equal", "value": "v" * 501}]},
+        {"name": "x", "conditions": [{"attribute": "state", "operator": "Equal", "value": {"a": 1}}]},
+        {"name": "x", "conditions": [{"number": 1.5, "attribute": "state", "operator": "Equal"}]},
+        {"name": "x", "conditions": "state = CA"},
+        {"name": ["x"], "definition": 7, "conditions": [None]},
+        {"name": "x" * 300},
+    ],
+)
+def test_odd_segment_bodies_are_400s(client, body):
+    response = send(client, "POST", URL, body)
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("Invalid segment: ")

@@ -10,6 +10,8 @@ from audiences.segments import SegmentError, plan_text, segment_plan, segment_pl
 from audiences.values import attributes_declared
 
 MAX_CONDITIONS = 100
+MAX_DEFINITION = 1000
+MAX_VALUE = 500
 
 
 class SegmentInUse(ValueError):
@@ -39,6 +41,10 @@ def segment_conditions_clean(given) -> list[dict]:
         value = condition.get("value", "")
         if isinstance(value, bool):
             value = "true" if value else "false"
+        if isinstance(value, (dict, list)):
+            raise SegmentError([f"condition {place}: the value must be a single value"])
+        if len(str(value)) > MAX_VALUE:
+            raise SegmentError([f"condition {place}: the value is longer than {MAX_VALUE} characters"])
         conditions.append(
             {
                 "number": number,
@@ -52,6 +58,8 @@ def segment_conditions_clean(given) -> list[dict]:
 
 def _definition(definition, conditions) -> str:
     text = "" if definition is None else str(definition).strip()
+    if len(text) > MAX_DEFINITION:
+        raise SegmentError([f"definition is longer than {MAX_DEFINITION} characters"])
     if not text and conditions:
         text = definition_default([c["number"] for c in conditions])
     return text
@@ -74,7 +82,7 @@ def _store_conditions(segment: Segment, conditions: list[dict]) -> None:
             number=c["number"],
             attribute=c["attribute"],
             operator=c["operator"],
-            value=c["value"][:500],
+            value=c["value"],
         )
         for c in conditions
     )
