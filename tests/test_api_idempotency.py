@@ -103,3 +103,10 @@ def test_a_request_that_raced_past_the_replay_check_answers_the_first_id(client,
     assert again.status_code == 200
     assert again.json()["id"] == first
     assert SmsRequest.objects.count() == 1
+
+
+def test_long_keys_that_share_a_beginning_are_different_keys(client, member):
+    first = post_json(client, body(member), HTTP_IDEMPOTENCY_KEY="k" * 300 + "1")
+    second = post_json(client, body(member, content="other"), HTTP_IDEMPOTENCY_KEY="k" * 300 + "2")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.json()["id"] != second.json()["id"]

@@ -1,5 +1,6 @@
 """The SMS API. Each view parses, validates, calls one service and renders."""
 
+import hashlib
 import sys
 
 from django.conf import settings
@@ -30,6 +31,14 @@ def request_body(request) -> bytes:
         raise RequestTooLarge(settings.SMS_MAX_BODY_BYTES) from None
 
 
+def idempotency_key_of(request) -> str | None:
+    """The Idempotency-Key header; one longer than the column is kept as its digest, whole."""
+    key = (request.headers.get("Idempotency-Key") or "").strip()
+    if len(key) > 255:
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return key or None
+
+
 class SmsSendApi(APIView):
     """POST /api/v1/message/sms: accept a send request, store it whole, queue it."""
 
@@ -37,7 +46,7 @@ class SmsSendApi(APIView):
         body_hash = body_digest(request_body(request))
         tree = request.data  # parsed before anything else, so that a bad body is a 400 at once
         client = caller_client(request)
-        idempotency_key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
+        idempotency_key = idempotency_key_of(request)
         replay = sms_request_find_replay(client=client, idempotency_key=idempotency_key, body_hash=body_hash)
         if replay is not None:
             return Response(contract_body(REQUEST_QUEUED, str(replay.request_id)))
