@@ -13,7 +13,6 @@ import string
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from messaging.backends import Receipt
@@ -52,20 +51,32 @@ def receipt_refs(provider_message_id: str) -> list[str]:
     return seen
 
 
-def _match(receipt: Receipt, provider: str) -> list[int] | None:
-    """The recipient ids a receipt belongs to; None when nothing matches yet."""
-    rows = Recipient.objects.filter(provider_ref__in=receipt_refs(receipt.provider_message_id))
-    if provider:
-        rows = rows.filter(provider=provider)
-    found = list(rows.values_list("id", "provider_ref", "state"))
-    if not found:
+def _matcher(receipts: list[Receipt], provider: str):
+    """One query for a whole batch of receipts; returns a function from a receipt to the ids of
+    the recipients it belongs to, or None when nothing matches yet."""
+    refs = {ref for receipt in receipts for ref in receipt_refs(receipt.provider_message_id)}
+    names = {receipt.provider or provider for receipt in receipts}
+    found: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    ordered = sorted(refs)
+    for start in range(0, len(ordered), 2000):
+        rows = Recipient.objects.filter(provider_ref__in=ordered[start : start + 2000])
+        if "" not in names:
+            rows = rows.filter(provider__in=names)
+        for pk, ref, state, name in rows.values_list("id", "provider_ref", "state", "provider"):
+            found[ref].append((pk, state, name))
+
+    def match(receipt: Receipt) -> list[int] | None:
+        name = receipt.provider or provider
+        for ref in receipt_refs(receipt.provider_message_id):  # the literal form first
+            chosen = [(pk, state) for pk, state, row_name in found.get(ref, ()) if not name or row_name == name]
+            if not chosen:
+                continue
+            if all(state == RecipientState.INITIAL for _, state in chosen):
+                return None  # sent but not yet recorded as submitted: hold the receipt
+            return [pk for pk, _ in chosen]
         return None
-    literal = provider_ref_of(receipt.provider_message_id)
-    exact = [row for row in found if row[1] == literal]
-    chosen = exact or found
-    if all(state == RecipientState.INITIAL for _, _, state in chosen):
-        return None  # sent but not yet recorded as submitted: hold the receipt
-    return [pk for pk, _, _ in chosen]
+
+    return match
 
 
 def _apply(groups: dict[tuple[bool, str, str], list[int]], at: datetime) -> int:
@@ -95,9 +106,10 @@ def receipts_record(*, receipts: list[Receipt], provider: str = "") -> int:
     now = timezone.now()
     groups: dict[tuple[bool, str, str], list[int]] = defaultdict(list)
     held = []
+    match = _matcher(receipts, provider)
     for receipt in receipts:
         name = receipt.provider or provider
-        ids = _match(receipt, name)
+        ids = match(receipt)
         if ids is None:
             held.append(
                 PendingReceipt(
@@ -133,9 +145,9 @@ def pending_receipts_match(*, provider_refs: list[str] | None = None) -> int:
         for ref in provider_refs:
             candidates.update(receipt_refs(ref))
         pending = pending.filter(provider_ref__in=candidates)
-    moved = 0
-    for held in list(pending.order_by("id")[:5000]):
-        receipt = Receipt(
+    waiting = list(pending.order_by("id")[:5000])
+    receipts = [
+        Receipt(
             provider_message_id=held.provider_message_id,
             delivered=held.delivered,
             status=held.status,
@@ -143,10 +155,19 @@ def pending_receipts_match(*, provider_refs: list[str] | None = None) -> int:
             provider=held.provider,
             at=held.reported_at,
         )
-        ids = _match(receipt, held.provider)
+        for held in waiting
+    ]
+    match = _matcher(receipts, "")
+    groups: dict[tuple[bool, str, str], list[int]] = defaultdict(list)
+    applied = []
+    for held, receipt in zip(waiting, receipts, strict=True):
+        ids = match(receipt)
         if ids is None:
             continue
-        with transaction.atomic():
-            if PendingReceipt.objects.filter(pk=held.pk).delete()[0]:
-                moved += _apply({(held.delivered, held.error_code, held.status): ids}, now)
-    return moved
+        applied.append(held.pk)
+        groups[(held.delivered, held.error_code, held.status)].extend(ids)
+    if not applied:
+        return 0
+    # Two matchers may take the same held receipt: the transition moves each recipient once.
+    PendingReceipt.objects.filter(pk__in=applied).delete()
+    return _apply(groups, now)
