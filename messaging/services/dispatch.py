@@ -74,7 +74,8 @@ def recipients_claim(*, batch_size: int, now: datetime | None = None) -> list[Re
         )
     return list(
         Recipient.objects.filter(lease_token=token)
-        .select_related("message", "message__request__api_key", "member")
+        .select_related("member")
+        .prefetch_related("message__request__api_key")
         .order_by("-priority", "id")
     )
 
