@@ -149,14 +149,22 @@ def providers_overview(*, now: datetime) -> list[ProviderRow]:
 
 
 def provider_state(provider: Provider) -> str:
-    """The provider's connection state as far as the console can tell without dialling it:
-    disabled, or enabled with what kind of link it keeps (an SMPP bind or HTTP requests)."""
+    """The provider's link as far as the console knows without dialling it: disabled, or the
+    kind of link (an SMPP bind or HTTP requests) with the result of the last readiness check."""
+    from ops.health import provider_check_last
+
     if not provider.enabled:
         return "disabled"
     if provider.kind == "SMPP":
         host = provider.properties.get("Host") or ""
-        return f"enabled, SMPP bind to {host}" if host else "enabled, SMPP (no host set)"
-    return "enabled, HTTP"
+        state = f"enabled, SMPP bind to {host}" if host else "enabled, SMPP (no host set)"
+    else:
+        state = "enabled, HTTP"
+    last = provider_check_last(provider.name)
+    if last:
+        verdict = "reachable" if last.get("ok") else f"unreachable ({last.get('detail', '')})"
+        state += f"; {verdict} at {str(last.get('at', ''))[11:19]} UTC"
+    return state
 
 
 def console_dashboard(*, now: datetime | None = None) -> Dashboard:

@@ -4,11 +4,15 @@ import socket
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from messaging.models import Provider, ProviderKind
 
 TIMEOUT_SECONDS = 2.0
+CHECK_CACHE_PREFIX = "ops:provider-check:"
+CHECK_CACHE_SECONDS = 3600
 
 
 def _timed(check) -> dict:
@@ -49,13 +53,30 @@ def provider_check(provider: Provider) -> str:
         return f"tcp {host}:{port} reachable"
 
 
+def provider_check_remember(name: str, check: dict) -> None:
+    """Keep the last check of a provider for the dashboard, which never dials one itself."""
+    try:
+        cache.set(f"{CHECK_CACHE_PREFIX}{name}", {**check, "at": timezone.now().isoformat()}, CHECK_CACHE_SECONDS)
+    except Exception:  # a cache that is down must not fail readiness of the rest
+        pass
+
+
+def provider_check_last(name: str) -> dict | None:
+    try:
+        return cache.get(f"{CHECK_CACHE_PREFIX}{name}")
+    except Exception:
+        return None
+
+
 def readiness_checks() -> dict[str, dict]:
     checks = {"database": _timed(database_check)}
     if not checks["database"]["ok"]:
         return checks
     checks["broker"] = _timed(broker_check)
     for provider in Provider.objects.filter(enabled=True):
-        checks[f"provider:{provider.name}"] = _timed(lambda provider=provider: provider_check(provider))
+        check = _timed(lambda provider=provider: provider_check(provider))
+        checks[f"provider:{provider.name}"] = check
+        provider_check_remember(provider.name, check)
     if not any(name.startswith("provider:") for name in checks):
         checks["provider:" + settings.SMS_BACKEND.rsplit(".", 1)[-1]] = {"ok": True, "detail": "backend", "ms": 0.0}
     return checks

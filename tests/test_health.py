@@ -107,3 +107,16 @@ def test_metrics_with_a_multiprocess_directory_still_serve_the_database_figures(
     response = Client().get("/metrics")
     assert response.status_code == 200
     assert "smsgw_queue_depth " in response.content.decode()
+
+
+def test_dashboard_shows_the_last_readiness_check_of_a_provider():
+    from messaging.selectors_console import provider_state
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        provider = Provider.objects.create(
+            name="smsc", kind="SMPP", properties={"Host": "127.0.0.1", "Port": str(port)}
+        )
+        Client().get("/readyz")
+    assert "unreachable (ConnectionRefusedError" in provider_state(provider)
