@@ -1,5 +1,7 @@
 """SMPP values that need no connection: ids, receipts, statuses, parts."""
 
+from smpplib import command
+
 from messaging.backends.base import PermanentProviderError, TransientProviderError
 from messaging.backends.smpp_pdu import (
     address_ton_npi,
@@ -7,6 +9,7 @@ from messaging.backends.smpp_pdu import (
     smpp_message_id_forms,
     smpp_message_id_normal,
     sms_parts,
+    submit_sm_pdu,
     submit_status_error,
 )
 
@@ -96,3 +99,28 @@ def test_addresses_get_their_type_of_number():
         ("12345", 3, 0),
         ("SMSGW", 5, 0),
     ]
+
+
+def test_a_submit_sm_is_encoded_as_smpplib_encodes_it():
+    fields = {
+        "service_type": "",
+        "source_addr_ton": 5,
+        "source_addr_npi": 0,
+        "source_addr": "SMSGW",
+        "dest_addr_ton": 1,
+        "dest_addr_npi": 1,
+        "destination_addr": "254700000001",
+        "esm_class": 0x40,
+        "protocol_id": 0,
+        "priority_flag": 1,
+        "schedule_delivery_time": "",
+        "validity_period": "300506070809000+",
+        "registered_delivery": 1,
+        "replace_if_present_flag": 0,
+        "data_coding": 8,
+        "sm_default_msg_id": 0,
+        "short_message": b"\x05\x00\x03\x07\x02\x01" + "ж".encode("utf-16-be"),
+    }
+    reference = command.SubmitSM("submit_sm", sequence=42, **fields)
+    reference.sequence = 42
+    assert submit_sm_pdu(sequence=42, **fields) == reference.generate()

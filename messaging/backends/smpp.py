@@ -43,6 +43,7 @@ from .smpp_pdu import (
     smpp_message_id_forms,
     smpp_message_id_normal,
     sms_parts,
+    submit_sm_pdu,
     submit_status_error,
     validity_period,
 )
@@ -365,19 +366,21 @@ class SmppBackend(BaseSmsBackend):
         self.receipt_hold_seconds = float(receipt_hold_seconds)
         self._batch_ids: set[str] = set()
         self._batch_open = False
-        self._batch_closed_at = 0.0
+        self._generation = 0
 
     # --- sending ---------------------------------------------------------------------------
 
     def send_messages(self, messages: list[OutboundSms]) -> list[SendOutcome]:
         with self._receipts_ready:
             self._batch_ids, self._batch_open = set(), True
+            self._generation += 1
             self._receipts_ready.notify_all()
         try:
             return self._send(messages)
         finally:
             with self._receipts_ready:
-                self._batch_open, self._batch_closed_at = False, time.monotonic()
+                self._batch_open = False
+                self._receipts_ready.notify_all()
 
     def _send(self, messages: list[OutboundSms]) -> list[SendOutcome]:
         outcomes: dict[int, SendOutcome] = {}
@@ -462,11 +465,11 @@ class SmppBackend(BaseSmsBackend):
                 return []
             now = time.monotonic()
             for index, fields in chunk:
-                pdu = command.SubmitSM("submit_sm", client=session.sequences, **fields)
+                sequence = session.sequences.next_sequence()
                 part = _Part(index)
                 part.sent_at = now
-                session.pending[pdu.sequence] = part
-                encoded.append(pdu.generate())
+                session.pending[sequence] = part
+                encoded.append(submit_sm_pdu(sequence=sequence, **fields))
                 written.append(part)
         if not session.send(b"".join(encoded)):
             # Whether any of it reached the SMSC is not known.
@@ -543,7 +546,7 @@ class SmppBackend(BaseSmsBackend):
         receipt would otherwise overtake the record of its submit."""
         forms = smpp_message_id_forms(receipt.provider_message_id)
         with self._receipts_ready:
-            self._receipts.append((session, sequence, receipt, forms))
+            self._receipts.append((session, sequence, receipt, forms, self._generation, time.monotonic()))
             if self._pump is None or not self._pump.is_alive():
                 self._pump = threading.Thread(target=self._pump_receipts, name=f"smpp-{self.name}-receipts")
                 self._pump.daemon = True
@@ -551,16 +554,24 @@ class SmppBackend(BaseSmsBackend):
             self._receipts_ready.notify()
 
     def _receipts_due(self) -> list:
-        """The receipts that may go to the sink now (up to 1000); call holding _receipts_ready."""
-        holding = self.receipt_hold_seconds > 0 and (
-            self._batch_open or time.monotonic() - self._batch_closed_at < self.receipt_hold_seconds
-        )
-        if not holding:
+        """The receipts that may go to the sink now (up to 1000); call holding _receipts_ready.
+        One that came during batch g may belong to it: it waits until batch g + 1 starts (g
+        is recorded by then), or g ended without its id, or it has waited receipt_hold_seconds."""
+        if self.receipt_hold_seconds <= 0:
             return [self._receipts.popleft() for _ in range(min(1000, len(self._receipts)))]
+        now = time.monotonic()
         due, kept = [], deque()
         while self._receipts and len(due) < 1000:
             item = self._receipts.popleft()
-            (kept if item[3] & self._batch_ids else due).append(item)
+            _, _, _, forms, generation, arrived = item
+            if (
+                generation < self._generation
+                or now - arrived >= self.receipt_hold_seconds
+                or (not self._batch_open and not forms & self._batch_ids)
+            ):
+                due.append(item)
+            else:
+                kept.append(item)
         kept.extend(self._receipts)
         self._receipts = kept
         return due

