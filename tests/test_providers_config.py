@@ -188,3 +188,39 @@ def test_an_smpp_provider_maps_its_properties_to_backend_options(db):
         "throughput": 100.0,
         "sender": "ACME",
     }
+
+
+def test_a_port_out_of_range_is_refused(staff):
+    body = {"provider": "SMPP", "properties": [{"key": "Host", "value": "h"}, {"key": "Port", "value": "99999999"}]}
+    response = post(staff, {**body, "properties": body["properties"] + [{"key": "System ID", "value": "gw"}]})
+    assert (response.status_code, response.json()["message"]) == (400, "Invalid value for Port")
+
+
+def test_an_order_too_large_for_the_store_is_refused(staff):
+    response = post(staff, {**TWILIO, "order": "99999999999999999999"})
+    assert response.status_code == 400
+
+
+def test_a_body_that_is_not_an_object_is_refused(staff):
+    response = post(staff, ["TWILIO"])
+    assert (response.status_code, response.json()["message"]) == (400, "Invalid keys provided")
+
+
+def test_a_provider_in_xml_is_taken(staff):
+    body = (
+        "<smsConfig><provider>CONSOLE</provider><name>dev</name><order>3</order>"
+        "<properties><key>From</key><value>ACME</value></properties></smsConfig>"
+    )
+    response = staff.generic("POST", URL, body, content_type="text/xml")
+    assert (response.status_code, Provider.objects.get().properties) == (200, {"From": "ACME"})
+
+
+def test_several_properties_in_xml_are_taken(staff):
+    body = (
+        "<smsConfig><provider>CONSOLE</provider><name>dev</name><properties>"
+        "<property><key>From</key><value>ACME</value></property>"
+        "<property><key>Throughput</key><value>5</value></property>"
+        "</properties></smsConfig>"
+    )
+    staff.generic("POST", URL, body, content_type="text/xml")
+    assert Provider.objects.get().properties == {"From": "ACME", "Throughput": "5"}

@@ -150,3 +150,13 @@ def test_another_key_of_the_same_partner_name_sees_nothing(own_request):
     other = APIClient()
     other.credentials(HTTP_X_VOLTMX_APP_API_KEY=raw)
     assert status(other, requestId=str(own_request.id)).json()["total"] == 0
+
+
+def test_a_request_id_beyond_64_bits_is_a_400(client):
+    response = status(client, requestId="9999999999999999999")
+    assert response.status_code == 400
+
+
+def test_a_start_element_too_far_is_a_400(client):
+    response = status(client, startElement="99999999999")
+    assert response.status_code == 400

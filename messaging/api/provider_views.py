@@ -41,14 +41,19 @@ class IsGatewayStaff(BasePermission):
 
 
 def _unwrap(tree):
-    """The query's fields, whether sent flat or under one root element."""
+    """The fields, whether sent flat or under one root element (as XML gives them)."""
     if isinstance(tree, dict) and len(tree) == 1:
         (only,) = tree.values()
         if isinstance(only, dict):
             return only
-    if not isinstance(tree, dict):
-        raise ContractError("Failed to parse the input request")
     return tree
+
+
+def _fields(request) -> dict:
+    fields = _unwrap(request.data if request.data is not None else {})
+    if not isinstance(fields, dict):
+        raise invalid_format(["the body must be an object of fields"])
+    return fields
 
 
 class SmsConfigApi(APIView):
@@ -61,7 +66,7 @@ class SmsConfigApi(APIView):
 
     def post(self, request):
         try:
-            provider = providers.provider_config_save(payload=request.data)
+            provider = providers.provider_config_save(payload=_unwrap(request.data))
         except providers.ProviderConfigError as error:
             raise ContractError(str(error)) from None
         return Response(contract_body(providers.DETAILS_UPDATED, str(provider.pk)))
@@ -71,7 +76,7 @@ class SmsStatusApi(APIView):
     """POST /api/v1/status/sms: Volt MX "Fetch SMS Status" over the caller's own requests."""
 
     def post(self, request):
-        fields = _unwrap(request.data if request.data is not None else {})
+        fields = _fields(request)
         try:
             query = status.status_query_parse(fields)
         except status.StatusQueryError as error:
@@ -83,7 +88,7 @@ class InboundSmsApi(APIView):
     """POST /api/v1/messages/sms/inbound/default: an SMS a member sent to the gateway."""
 
     def post(self, request):
-        fields = _unwrap(request.data if request.data is not None else {})
+        fields = _fields(request)
         problems = []
         phone = inbound.phone_e164(str(fields.get("phoneNumber") or ""))
         if phone is None:

@@ -57,7 +57,15 @@ REQUIRED_KEYS = {
     ProviderKind.CONSOLE: set(),
 }
 SECRET_KEYS = {"Password", "Auth Token", "API Secret", "Signature Secret"}
-INTEGER_KEYS = {"Port", "Binds", "Window", "Source TON", "Source NPI", "Maximum Character Limit"}
+INTEGER_RANGES = {
+    "Port": (1, 65535),
+    "Binds": (1, 64),
+    "Window": (1, 10000),
+    "Source TON": (0, 255),
+    "Source NPI": (0, 255),
+    "Maximum Character Limit": (1, 100000),
+}
+INTEGER_KEYS = set(INTEGER_RANGES)
 BACKEND_PATHS = {
     ProviderKind.SMPP: "messaging.backends.smpp.SmppBackend",
     ProviderKind.TWILIO: "messaging.backends.twilio.TwilioBackend",
@@ -88,6 +96,9 @@ def _bool_field(value, key: str) -> bool:
 def _properties_from(payload_properties) -> dict[str, str]:
     if payload_properties is None:
         return {}
+    if isinstance(payload_properties, dict) and "key" not in payload_properties and len(payload_properties) == 1:
+        # XML: <properties><property><key>…</key><value>…</value></property>…</properties>
+        (payload_properties,) = payload_properties.values()
     if isinstance(payload_properties, dict):  # XML gives one property as an object
         payload_properties = [payload_properties]
     if not isinstance(payload_properties, list):
@@ -102,11 +113,13 @@ def _properties_from(payload_properties) -> dict[str, str]:
 
 def _check_values(properties: dict[str, str]) -> None:
     for key, value in properties.items():
-        if key in INTEGER_KEYS and value != "" and not value.isdigit():
-            raise ProviderConfigError(f"Invalid value for {key}")
+        if key in INTEGER_KEYS and value != "":
+            low, high = INTEGER_RANGES[key]
+            if not value.isdigit() or not low <= int(value) <= high:
+                raise ProviderConfigError(f"Invalid value for {key}")
         if key == "Throughput" and value != "":
             try:
-                if float(value) < 0:
+                if not 0 <= float(value) <= 1_000_000:
                     raise ValueError
             except ValueError:
                 raise ProviderConfigError(f"Invalid value for {key}") from None
@@ -135,7 +148,7 @@ def provider_config_save(*, payload) -> Provider:
     enabled = _bool_field(payload["enabled"], "enabled") if "enabled" in payload else None
     order = None
     if "order" in payload:
-        if not str(payload["order"]).strip().isdigit():
+        if not str(payload["order"]).strip().isdigit() or int(str(payload["order"]).strip()) > 1_000_000:
             raise ProviderConfigError("Invalid value for order")
         order = int(str(payload["order"]).strip())
     with transaction.atomic():

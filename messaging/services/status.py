@@ -9,6 +9,8 @@ from messaging.models import Recipient, RecipientState
 from messaging.selectors import client_is_staff
 
 MAX_PAGE = 1000
+MAX_ID = 2**63 - 1
+MAX_START = 10**9
 DEFAULT_PAGE = 50
 COUNTERS = [
     RecipientState.SUBMITTED,
@@ -53,8 +55,9 @@ def _int(value, field: str, *, default: int | None, low: int, high: int | None =
     if not text.isdigit() or len(text) > 19:
         raise StatusQueryError(f"{field} must be a whole number")
     number = int(text)
-    if number < low or (high is not None and number > high):
-        raise StatusQueryError(f"{field} must be between {low} and {high}" if high else f"{field} must be >= {low}")
+    high = MAX_ID if high is None else high
+    if number < low or number > high:
+        raise StatusQueryError(f"{field} must be between {low} and {high}")
     return number
 
 
@@ -67,7 +70,7 @@ def status_query_parse(fields: dict) -> StatusQuery:
         "audience_id": lambda: _int(fields.get("audienceId"), "audienceId", default=None, low=0),
         "sent_from": lambda: _date(fields.get("sentDate"), "sentDate"),
         "sent_until": lambda: _date(fields.get("endDate"), "endDate"),
-        "start_element": lambda: _int(fields.get("startElement"), "startElement", default=1, low=1),
+        "start_element": lambda: _int(fields.get("startElement"), "startElement", default=1, low=1, high=MAX_START),
         "elements_per_page": lambda: _int(
             fields.get("elementsPerPage"), "elementsPerPage", default=DEFAULT_PAGE, low=1, high=MAX_PAGE
         ),
