@@ -20,11 +20,10 @@ class RequestIdMiddleware:
         given = request.headers.get("X-Request-ID", "")
         request_id = given if SANE_ID.match(given) else uuid.uuid4().hex
         request.request_id = request_id
-        token = request_id_var.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id_var.reset(token)
+        # Left set until the response is finished (ops.apps resets it), so that Django's own
+        # line about a 4xx or 5xx, written after the middleware returns, carries it too.
+        request_id_var.set(request_id)
+        response = self.get_response(request)
         response["X-Request-ID"] = request_id
         if request.method == "POST" and request.path.rstrip("/") in SEND_PATHS:
             api_request_observe(status_code=response.status_code)

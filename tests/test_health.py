@@ -120,3 +120,9 @@ def test_dashboard_shows_the_last_readiness_check_of_a_provider():
         )
         Client().get("/readyz")
     assert "unreachable (ConnectionRefusedError" in provider_state(provider)
+
+
+def test_the_line_django_writes_about_a_refused_request_carries_its_id(caplog):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        Client().post("/healthz", HTTP_X_REQUEST_ID="trace-77")
+    assert any(getattr(record, "request_id", None) == "trace-77" for record in caplog.records)
