@@ -30,7 +30,8 @@ TWILIO = {
 
 
 @pytest.fixture
-def staff(db):
+def staff(db, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
     user = get_user_model().objects.create_user("ops", password="ops-password", is_staff=True)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"ops:ops-password").decode())

@@ -59,9 +59,10 @@ def test_another_callers_requests_are_not_shown(client, db):
     assert (body["total"], body["messages"]) == (0, [])
 
 
-def test_a_staff_user_sees_every_request(db):
+def test_a_staff_user_sees_every_request(db, settings):
     from django.contrib.auth import get_user_model
 
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     get_user_model().objects.create_user("ops", password="pw-ops-123", is_staff=True)
     other = SmsRequestFactory(client="key:99999")
     recipients_of(other, ["delivered"])
