@@ -101,8 +101,10 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
         check_user_existence=check_user_existence,
     )
     listed = [spec for spec in specs if not spec.by_segment]
-    by_id = members_by_ids(ids=[r.member_id for s in listed for r in s.recipients if r.member_id is not None])
-    by_mobile = members_by_mobiles(mobiles=[r.mobile for s in listed for r in s.recipients if r.mobile])
+    member_ids = [r.member_id for s in listed for r in s.recipients if r.member_id is not None]
+    mobiles = [r.mobile for s in listed for r in s.recipients if r.mobile]
+    by_id = members_by_ids(ids=member_ids) if member_ids else {}
+    by_mobile = members_by_mobiles(mobiles=mobiles) if mobiles else {}
     messages = []
     for spec in specs:
         layout = text_layout(spec.content)
