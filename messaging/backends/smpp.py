@@ -1,4 +1,5 @@
-"""SMPP 3.4 over long-lived transceiver binds, with smpplib's PDU codec.
+"""SMPP 3.4 over long-lived transceiver binds: smpplib's codec for binds and deliver_sm, and a
+direct submit_sm encoder (smpp_pdu.submit_sm_pdu, held byte-equal to smpplib's by a test).
 
 One backend per process holds `binds` sessions. Each session has a reader thread that takes
 submit_sm_resp, deliver_sm (receipts), enquire_link and unbind off the socket, sends
@@ -12,9 +13,8 @@ Options (SMS_BACKEND_OPTIONS): host, port, system_id, password, system_type, bin
 source_ton, source_npi, sender, throughput (parts per second this process spreads its submits
 at; the limit shared by all processes is messaging.throttle, which the dispatch takes for each
 batch; 0 is unlimited), name, and the timings enquire_link_seconds, response_timeout,
-connect_timeout, reconnect_wait;
-submit_id_base and receipt_id_base (10 or 16) when the SMSC writes its ids in known bases;
-receipt_hold_seconds (see receipts_waiting).
+connect_timeout, reconnect_wait; submit_id_base and receipt_id_base (10 or 16) when the SMSC
+writes its ids in known bases; receipt_hold_seconds (see receipts_waiting).
 """
 
 import itertools
