@@ -225,3 +225,8 @@ def test_several_properties_in_xml_are_taken(staff):
     )
     staff.generic("POST", URL, body, content_type="text/xml")
     assert Provider.objects.get().properties == {"From": "ACME", "Throughput": "5"}
+
+
+def test_digits_outside_ascii_in_a_number_are_refused(staff):
+    response = post(staff, {**TWILIO, "order": "²"})
+    assert response.status_code == 400

@@ -161,3 +161,8 @@ def test_a_request_id_beyond_64_bits_is_a_400(client):
 def test_a_start_element_too_far_is_a_400(client):
     response = status(client, startElement="99999999999")
     assert response.status_code == 400
+
+
+def test_digits_outside_ascii_are_a_400(client):
+    response = status(client, requestId="²", startElement="١")
+    assert response.status_code == 400

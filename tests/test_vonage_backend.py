@@ -158,3 +158,8 @@ def test_an_unsigned_inbound_message_is_refused(vonage, vonage_provider, client)
     MemberFactory(mobile="+14155550123")
     response = client.post(INBOUND_URL, {"msisdn": "14155550123", "text": "STOP", "messageId": "0B1"})
     assert response.status_code == 403
+
+
+def test_a_timestamp_that_is_not_ascii_digits_is_refused(vonage, vonage_provider, client):
+    response = client.post(STATUS_URL, {"messageId": "0A1", "status": "delivered", "timestamp": "²", "sig": "ab"})
+    assert response.status_code == 403

@@ -200,7 +200,8 @@ def _vonage_params(request) -> dict[str, str]:
 
 def _vonage_provider(params: dict[str, str]) -> Provider | None:
     """The Vonage provider whose signature secret signed these parameters, if any."""
-    if not params.get("sig") or not params.get("timestamp", "").isdigit():
+    stamp = params.get("timestamp") or ""
+    if not params.get("sig") or not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
         return None
     if abs(time.time() - int(params["timestamp"])) > VONAGE_SIGNATURE_AGE_SECONDS:
         return None

@@ -36,7 +36,7 @@ def phone_e164(raw: str) -> str | None:
     text = (raw or "").strip()
     if not text:
         return None
-    if not text.startswith("+") and text.isdigit() and len(text) > 10:
+    if not text.startswith("+") and text.isascii() and text.isdigit() and len(text) > 10:
         text = "+" + text
     try:
         number = phonenumbers.parse(text, settings.SMS_DEFAULT_REGION)

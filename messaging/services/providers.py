@@ -115,7 +115,7 @@ def _check_values(properties: dict[str, str]) -> None:
     for key, value in properties.items():
         if key in INTEGER_KEYS and value != "":
             low, high = INTEGER_RANGES[key]
-            if not value.isdigit() or not low <= int(value) <= high:
+            if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
                 raise ProviderConfigError(f"Invalid value for {key}")
         if key == "Throughput" and value != "":
             try:
@@ -148,9 +148,10 @@ def provider_config_save(*, payload) -> Provider:
     enabled = _bool_field(payload["enabled"], "enabled") if "enabled" in payload else None
     order = None
     if "order" in payload:
-        if not str(payload["order"]).strip().isdigit() or int(str(payload["order"]).strip()) > 1_000_000:
+        order_text = str(payload["order"]).strip()
+        if not (order_text.isascii() and order_text.isdigit()) or int(order_text) > 1_000_000:
             raise ProviderConfigError("Invalid value for order")
-        order = int(str(payload["order"]).strip())
+        order = int(order_text)
     with transaction.atomic():
         provider = Provider.objects.select_for_update().filter(name=name).first()
         if provider is None:

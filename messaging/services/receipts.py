@@ -40,7 +40,7 @@ def receipt_refs(provider_message_id: str) -> list[str]:
     if not literal:
         return []
     refs = [literal]
-    if literal.isdigit() and len(literal) <= 30:
+    if literal.isascii() and literal.isdigit() and len(literal) <= 30:
         refs.append(provider_ref_of(format(int(literal), "x")))
     if set(literal) <= _HEX and len(literal) <= 30:
         refs.append(provider_ref_of(str(int(literal, 16))))

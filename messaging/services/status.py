@@ -52,7 +52,7 @@ def _int(value, field: str, *, default: int | None, low: int, high: int | None =
     if value in (None, ""):
         return default
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 19:
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
         raise StatusQueryError(f"{field} must be a whole number")
     number = int(text)
     high = MAX_ID if high is None else high
@@ -81,7 +81,7 @@ def status_query_parse(fields: dict) -> StatusQuery:
         except StatusQueryError as problem:
             problems.append(str(problem))
     mobile = str(fields.get("mobileNumber") or "").strip()
-    if mobile and not (mobile.lstrip("+").isdigit() and len(mobile) <= 20):
+    if mobile and not (mobile.isascii() and mobile.lstrip("+").isdigit() and len(mobile) <= 20):
         problems.append("mobileNumber must be a phone number")
     if not problems and values["sent_from"] and values["sent_until"] and values["sent_until"] < values["sent_from"]:
         problems.append("endDate must not be before sentDate")
