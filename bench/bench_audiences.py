@@ -259,6 +259,7 @@ def main() -> int:
         "memory": report["max_rss_mb"] < TARGET_RSS_MB,
         "same rows": rows == hand_rows,
     }
+    print(f"load average (1, 5, 15 min):  {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print("targets:", ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in verdicts.items()))
     with connection.cursor() as cursor:  # leave the members for a rerun's comparison, not 2M recipients
         cursor.execute("TRUNCATE messaging_recipientevent, messaging_recipient RESTART IDENTITY CASCADE")
