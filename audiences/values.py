@@ -112,7 +112,9 @@ def _e164_as_written(text: str) -> bool:
     return _is_valid(phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national)))
 
 
-_DESC_NAMES = (
+_DESC_NAMES = (  # validity does not depend on the order: the common types are tried first
+    "mobile",
+    "fixed_line",
     "premium_rate",
     "toll_free",
     "shared_cost",
@@ -121,8 +123,6 @@ _DESC_NAMES = (
     "pager",
     "uan",
     "voicemail",
-    "fixed_line",
-    "mobile",
 )
 _COMPILED_DESCS: dict[str, tuple] = {}
 
