@@ -42,14 +42,20 @@ class UncountedPaginator(Paginator):
     """Pages without counting: the planner's estimate for a whole table, a count bounded at
     a thousand rows for a filtered one."""
 
+    estimated = False
+    bounded = False
+
     @cached_property
     def count(self):
         query = self.object_list
         if not query.query.where:
             estimate = table_estimate(query.model)
-            if estimate is not None:
+            if estimate is not None and estimate > BOUNDED_COUNT:
+                self.estimated = True
                 return estimate
-        return query.order_by()[:BOUNDED_COUNT].count()
+        counted = query.order_by()[:BOUNDED_COUNT].count()
+        self.bounded = counted >= BOUNDED_COUNT
+        return counted
 
 
 class ConsoleAdmin(admin.ModelAdmin):
