@@ -334,7 +334,7 @@ class SmppBackend(BaseSmsBackend):
         reconnect_max_seconds: float = 30.0,
         submit_id_base: int = 0,
         receipt_id_base: int = 0,
-        receipt_hold_seconds: float = 2.0,
+        receipt_hold_seconds: float = 1.0,
         **options,
     ):
         super().__init__(receipt_sink=receipt_sink, **options)
