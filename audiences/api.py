@@ -23,7 +23,7 @@ DEFAULT_PAGE = 100
 
 
 def _object_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise Http404
     return int(raw)
 
@@ -40,7 +40,7 @@ def _paging(request) -> tuple[int, int]:
         raw = request.query_params.get(name)
         if raw in (None, ""):
             return default
-        if not raw.strip().isdigit() or not low <= int(raw) <= high:
+        if not (raw.isascii() and raw.strip().isdigit()) or not low <= int(raw) <= high:
             raise ContractError(f"{name} must be a whole number from {low} to {high}")
         return int(raw)
 
@@ -140,13 +140,20 @@ class SegmentListCreateApi(APIView):
 
 
 class SegmentDetailApi(APIView):
-    """GET, PUT, DELETE /api/v1/segments/{id}."""
+    """GET (with ?count=true, how many members it holds now), PUT, DELETE /api/v1/segments/{id}."""
 
     def get(self, request, segment_id):
         segment = Segment.objects.prefetch_related("conditions").filter(pk=_object_id(segment_id)).first()
         if segment is None:
             raise Http404
-        return Response(segment_as_dict(segment))
+        body = segment_as_dict(segment)
+        if request.query_params.get("count", "").lower() == "true":
+            try:
+                body["memberCount"] = selectors.segment_member_count(segment=segment)
+                body["reachableCount"] = selectors.segment_member_count(segment=segment, channel="text")
+            except SegmentError as error:
+                return _segment_problem(error)
+        return Response(body)
 
     def put(self, request, segment_id):
         body = _body(request)

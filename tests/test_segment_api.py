@@ -150,3 +150,12 @@ def test_odd_segment_bodies_are_400s(client, body):
     response = send(client, "POST", URL, body)
     assert response.status_code == 400
     assert response.json()["message"].startswith("Invalid segment: ")
+
+
+def test_get_with_count_says_how_many_members_the_segment_holds(client):
+    MemberFactory(state="CA", attributes={"score": 50})
+    MemberFactory(state="CA", attributes={"score": 50}, sms_subscription=False)
+    MemberFactory(state="CA", attributes={"score": 5})
+    segment_id = send(client, "POST", URL, californians()).json()["id"]
+    body = client.get(f"{URL}/{segment_id}", {"count": "true"}).json()
+    assert (body["memberCount"], body["reachableCount"]) == (2, 1)
