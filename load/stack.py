@@ -22,7 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 BIN = Path(PY).parent
 PG = os.environ.get("PROOF_PG", "postgres://postgres@127.0.0.1:5432")
-PG_HOST = ["-h", "127.0.0.1", "-U", "postgres"]
 
 
 def free_port() -> int:
@@ -74,8 +73,12 @@ class Stack:
         worker_concurrency: int = 2,
         smsc: Smsc | None = None,
         extra_env: dict | None = None,
+        pg: str = PG,
+        redis: str = "redis://127.0.0.1:6379",
     ):
         self.name = name
+        self.pg = pg
+        self.pg_args = ["-h", pg.rsplit("@", 1)[1].split(":")[0], "-p", pg.rsplit(":", 1)[1], "-U", "postgres"]
         self.db_name = f"sms_proof_{name}"
         self.smsc = smsc
         self.web_port = free_port()
@@ -87,9 +90,9 @@ class Stack:
         self.env = dict(os.environ)
         self.env.update(
             {
-                "DATABASE_URL": f"{PG}/{self.db_name}",
-                "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{redis_db}",
-                "CACHE_URL": f"redis://127.0.0.1:6379/{redis_db + 1}",
+                "DATABASE_URL": f"{pg}/{self.db_name}",
+                "CELERY_BROKER_URL": f"{redis}/{redis_db}",
+                "CACHE_URL": f"{redis}/{redis_db + 1}",
                 "DEBUG": "false",
                 "LOG_LEVEL": "WARNING",
                 "SMSGW_VAR_DIR": str(self.log_dir),
@@ -113,13 +116,10 @@ class Stack:
         return result.stdout
 
     def fresh_database(self) -> None:
-        subprocess.run(["dropdb", *PG_HOST, "--if-exists", "--force", self.db_name], check=True)
-        subprocess.run(["createdb", *PG_HOST, self.db_name], check=True)
-        subprocess.run(
-            ["redis-cli", "-n", self.env["CELERY_BROKER_URL"].rsplit("/", 1)[1], "flushdb"],
-            check=False,
-            capture_output=True,
-        )
+        subprocess.run(["dropdb", *self.pg_args, "--if-exists", "--force", self.db_name], check=True)
+        subprocess.run(["createdb", *self.pg_args, self.db_name], check=True)
+        for url in (self.env["CELERY_BROKER_URL"], self.env["CACHE_URL"]):
+            subprocess.run(["redis-cli", "-u", url, "flushdb"], check=False, capture_output=True)
         self.manage("migrate", "--noinput")
         if self.smsc is not None:
             self.provider_for_smsc()
@@ -148,7 +148,7 @@ class Stack:
     def sql(self, query: str) -> list[tuple]:
         import psycopg
 
-        with psycopg.connect(f"{PG}/{self.db_name}", connect_timeout=5) as connection:
+        with psycopg.connect(f"{self.pg}/{self.db_name}", connect_timeout=5) as connection:
             return list(connection.execute(query))
 
     # --- the processes -----------------------------------------------------------------
@@ -265,14 +265,24 @@ class Stack:
         return dict(self.sql("SELECT state, count(*) FROM messaging_recipient GROUP BY state"))
 
     def wait_final(
-        self, *, timeout: float, final=("delivered", "undelivered", "rejected", "expired", "cancelled", "not attempted")
+        self,
+        *,
+        timeout: float,
+        stall_seconds: float = 90,
+        final=("delivered", "undelivered", "rejected", "expired", "cancelled", "not attempted"),
     ) -> dict[str, int]:
-        """Wait until no recipient is left in a non-final state; return the counts per state."""
+        """Wait until no recipient is left in a non-final state, or until nothing has moved for
+        `stall_seconds`; return the counts per state."""
         deadline = time.monotonic() + timeout
         states: dict[str, int] = {}
+        moved_at = time.monotonic()
         while time.monotonic() < deadline:
-            states = self.recipient_states()
+            now_states = self.recipient_states()
+            if now_states != states:
+                states, moved_at = now_states, time.monotonic()
             if states and all(state in final for state in states):
+                return states
+            if time.monotonic() - moved_at > stall_seconds:
                 return states
             time.sleep(1)
         return states

@@ -1,6 +1,7 @@
 """The request normaliser and the parsers under trees and bytes of random shape: a list of message
 specs or the contract's error, never anything else."""
 
+import os
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
@@ -13,6 +14,14 @@ from messaging.api.normaliser import MessageSpec, normalise_send_request
 from messaging.api.parsers import parse_json_text, parse_xml_bytes
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+# `make fuzz` runs these with many more examples.
+SCALE = float(os.environ.get("HYPOTHESIS_SCALE", "1"))
+
+
+def examples(count):
+    return int(count * SCALE)
+
+
 KEYS = [
     "smsServiceRequest",
     "messages",
@@ -105,13 +114,13 @@ def normalised_or_refused(tree):
     return specs
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(SEND_TREES)
 def test_any_json_like_tree_gives_specs_or_the_contract_error(tree):
     normalised_or_refused(tree)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(SEND_TREES)
 def test_every_accepted_spec_has_content_recipients_and_a_time(tree):
     specs = normalised_or_refused(tree)
@@ -147,14 +156,14 @@ def xml_send_requests(draw):
     return f"<smsServiceRequest><messages><message>{''.join(messages)}</message></messages></smsServiceRequest>"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(xml_elements(), xml_send_requests()))
 def test_any_xml_element_tree_gives_specs_or_the_contract_error(document):
     tree = parse_xml_bytes(document.encode())
     normalised_or_refused(tree)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_as_xml_parse_or_raise_a_parse_error(body):
     try:
@@ -164,7 +173,7 @@ def test_any_bytes_as_xml_parse_or_raise_a_parse_error(body):
     normalised_or_refused(tree)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.one_of(st.text(max_size=200), TREES.map(lambda tree: __import__("json").dumps(tree)[:-1] + ",}")))
 def test_any_text_as_json_parses_or_raises_a_parse_error(text):
     try:
