@@ -108,3 +108,77 @@ def test_yesterdays_parts_do_not_count_against_todays_quota(key):
     key.daily_quota_parts = 10
     stored_recipients(key, 10, created_at=datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
     quota_check(api_key=key, specs=[spec()], phones_by_message={1: [US_PHONE]}, now=NOW)
+
+
+def post_mobiles(raw_key, phones, content="hello", fmt="json"):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_X_VOLTMX_APP_API_KEY=raw_key)
+    url = "/api/v1/message/sms?checkUserExistence=false"
+    if fmt == "xml":
+        recipients = "".join(f'<recipient mobile="{phone}"/>' for phone in phones)
+        body = (
+            "<smsServiceRequest><messages><message><priorityService>false</priorityService>"
+            f"<recipients>{recipients}</recipients><content>{content}</content></message></messages>"
+            "</smsServiceRequest>"
+        )
+        return api.generic("POST", url, body, content_type="text/xml")
+    message = {
+        "priorityService": "false",
+        "content": content,
+        "recipients": {"recipient": [{"mobile": p} for p in phones]},
+    }
+    return api.post(url, {"smsServiceRequest": {"messages": {"message": message}}}, format="json")
+
+
+@pytest.fixture
+def limited(db):
+    api_key, raw_key = api_key_create(name="limited")
+    return api_key, raw_key
+
+
+def test_the_api_refuses_a_country_outside_the_keys_list_with_403_and_stores_nothing(limited):
+    api_key, raw_key = limited
+    api_key.allowed_countries = ["US"]
+    api_key.save()
+    response = post_mobiles(raw_key, [US_PHONE, KE_PHONE])
+    assert response.status_code == 403
+    assert response.json() == {
+        "id": "",
+        "message": "Destination country not allowed for this API key: KE (allowed: US)",
+    }
+    assert not SmsRequest.objects.exists()
+
+
+def test_the_api_refuses_a_request_past_the_daily_quota_with_429_and_retry_after(limited):
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 3
+    api_key.save()
+    assert post_mobiles(raw_key, [US_PHONE, KE_PHONE]).status_code == 200
+    response = post_mobiles(raw_key, [US_PHONE, GB_PHONE])
+    assert response.status_code == 429
+    assert response.json()["message"] == (
+        "Daily quota of 3 message parts exceeded for this API key: 2 used today, this request needs 2"
+    )
+    assert int(response["Retry-After"]) > 0
+    assert SmsRequest.objects.count() == 1
+
+
+def test_the_quota_refusal_speaks_xml_to_an_xml_client(limited):
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 1
+    api_key.save()
+    response = post_mobiles(raw_key, [US_PHONE, KE_PHONE], fmt="xml")
+    assert response.status_code == 429
+    assert b"<code>429</code><description>Daily quota of 1 message parts exceeded" in response.content
+
+
+def test_a_request_within_the_keys_limits_is_queued(limited):
+    api_key, raw_key = limited
+    api_key.allowed_countries = ["US", "KE"]
+    api_key.daily_quota_parts = 2
+    api_key.save()
+    response = post_mobiles(raw_key, [US_PHONE, KE_PHONE])
+    assert response.status_code == 200
+    assert Recipient.objects.count() == 2
