@@ -11,9 +11,12 @@ import os
 import subprocess
 import sys
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from tests.peers.http_twilio import LoopbackTwilio
 
@@ -114,3 +117,44 @@ def test_two_workers_together_keep_to_the_providers_rate(tmp_path, twilio):
     assert (len(phones), len(set(phones))) == (COUNT, COUNT)
     # Batches of 2 s worth (40 parts): the last of 100 parts cannot go before 4 s have passed.
     assert elapsed >= (COUNT - 2 * RATE) / RATE - 0.5
+
+
+@pytest.fixture
+def slow_console(db):
+    from messaging.models import Provider
+    from messaging.services import providers
+
+    providers.providers_forget()
+    provider = Provider.objects.create(
+        name=f"slow-{uuid.uuid4().hex[:10]}", kind="CONSOLE", properties={"Throughput": "1"}
+    )
+    yield provider
+    providers.providers_forget()
+
+
+def test_rows_are_given_back_unsent_while_other_workers_hold_the_rate(slow_console, monkeypatch):
+    from messaging.models import Recipient
+    from messaging.services import dispatch
+    from tests.factories import RecipientFactory
+
+    monkeypatch.setattr(dispatch, "THROTTLE_MAX_WAIT_SECONDS", 0.1)
+    RecipientFactory.create_batch(4)
+    dispatch.dispatch_batch()  # two seconds' worth goes; the clock now stands two seconds ahead
+    dispatch.dispatch_batch()  # the rest would wait longer than allowed: given back
+    waiting = list(Recipient.objects.filter(state="initial").values_list("attempts", "lease_token"))
+    assert waiting == [(0, None), (0, None)]
+
+
+def test_a_priority_row_given_back_is_still_first_in_line(slow_console, monkeypatch):
+    from messaging.services import dispatch
+    from tests.factories import RecipientFactory
+
+    monkeypatch.setattr(dispatch, "THROTTLE_MAX_WAIT_SECONDS", 0.1)
+    RecipientFactory.create_batch(2)
+    dispatch.dispatch_batch()
+    urgent = RecipientFactory(message__priority=True)
+    RecipientFactory()
+    dispatch.dispatch_batch()
+    later = timezone.now() + timedelta(seconds=10)
+    claimed = dispatch.recipients_claim(batch_size=1, now=later)
+    assert [r.pk for r in claimed] == [urgent.pk]
