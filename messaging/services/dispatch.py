@@ -328,8 +328,20 @@ def _provider_down(outcomes: list[SendOutcome]) -> bool:
     )
 
 
+def _within_limit(recipients: list[Recipient], route: Route) -> tuple[list[Recipient], list[Recipient]]:
+    """(rows this route may carry, rows whose text is longer than its Maximum Character Limit)."""
+    if not route.max_chars:
+        return recipients, []
+    fits, too_long = [], []
+    for recipient in recipients:
+        text = recipient.content or recipient.message.content
+        (fits if len(text) <= route.max_chars else too_long).append(recipient)
+    return fits, too_long
+
+
 def _send_by_routes(recipients: list[Recipient], routes: list[Route]) -> DispatchReport:
-    """Hand the rows to the first route that takes them; a route that is down passes them on."""
+    """Hand the rows to the first route that takes them; a route that is down, or whose
+    character limit a text passes, passes them on."""
     total = DispatchReport()
     pending = recipients
     last_error: ProviderError | None = None
@@ -337,35 +349,43 @@ def _send_by_routes(recipients: list[Recipient], routes: list[Route]) -> Dispatc
     for route in routes:
         if not pending:
             break
+        batch, passed_on = _within_limit(pending, route)
+        pending = passed_on
+        if not batch:
+            continue
         try:
-            _throttle(route, sum(recipient_parts(recipient) for recipient in pending))
+            _throttle(route, sum(recipient_parts(recipient) for recipient in batch))
         except throttle.ThrottleBusy as busy:
             # Other workers have this provider's next seconds: the rows wait, priority first again.
             recipients_give_back(
-                recipients=pending, due_at=timezone.now() + timedelta(seconds=min(busy.retry_after, 5.0))
+                recipients=batch + pending, due_at=timezone.now() + timedelta(seconds=min(busy.retry_after, 5.0))
             )
             return total
         try:
-            outcomes = route.backend.send_messages([outbound_for(r, sender=route.sender) for r in pending])
+            outcomes = route.backend.send_messages([outbound_for(r, sender=route.sender) for r in batch])
         except TransientProviderError as error:
             if route.provider_id is not None:
                 providers.provider_circuit_open(name=route.name)
             last_error, last_route = error, route.name
+            pending = batch + pending
             continue
         except PermanentProviderError as error:
-            outcomes = [SendOutcome(key=r.pk, error=error) for r in pending]
+            outcomes = [SendOutcome(key=r.pk, error=error) for r in batch]
         except Exception:
             # Nobody knows what the provider got: the rows stay leased and come back as outcome unknown.
-            logger.exception("provider %s failed while sending %d messages", route.name, len(pending))
+            logger.exception("provider %s failed while sending %d messages", route.name, len(batch))
             return total
         if _provider_down(outcomes) and route is not routes[-1]:
             providers.provider_circuit_open(name=route.name)
             last_error, last_route = outcomes[0].error, route.name
+            pending = batch + pending
             continue
-        _report_add(total, outcomes_record(claimed=pending, outcomes=outcomes, provider=route.name))
-        pending = []
+        _report_add(total, outcomes_record(claimed=batch, outcomes=outcomes, provider=route.name))
     if pending:
-        error = last_error or TransientProviderError("no provider available", code="unavailable")
+        if last_error is None:
+            error = PermanentProviderError("longer than every provider's character limit", code="too-long")
+        else:
+            error = last_error
         outcomes = [SendOutcome(key=r.pk, error=error) for r in pending]
         _report_add(total, outcomes_record(claimed=pending, outcomes=outcomes, provider=last_route))
     return total

@@ -235,6 +235,7 @@ class Route:
     sender: str = ""
     provider_id: int | None = None
     quiet_hours: tuple | None = None
+    max_chars: int = 0
 
 
 _lock = threading.Lock()
@@ -276,6 +277,11 @@ def provider_backend(provider: Provider) -> BaseSmsBackend:
         return backend
 
 
+def _whole(value) -> int:
+    text = str(value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else 0
+
+
 def _route_of(provider: Provider) -> Route:
     properties = provider.properties or {}
     try:
@@ -292,6 +298,7 @@ def _route_of(provider: Provider) -> Route:
         sender=properties.get("From") or "",
         provider_id=provider.pk,
         quiet_hours=(provider.quiet_hours_start, provider.quiet_hours_end) if provider.quiet_hours_enabled else None,
+        max_chars=_whole(properties.get("Maximum Character Limit")),
     )
 
 
