@@ -15,6 +15,7 @@ unlimited. When the wait would pass max_wait it takes nothing and raises Throttl
 retry_after says when to ask again.
 """
 
+import atexit
 import logging
 import os
 import threading
@@ -45,7 +46,8 @@ redis.call('SET', KEYS[1], string.format('%.6f', next_ready), 'PX', math.ceil((n
 return {1, string.format('%.6f', wait)}
 """
 
-_local = threading.local()
+_clients: dict[tuple[int, str], tuple] = {}
+_clients_lock = threading.Lock()
 
 
 class ThrottleBusy(Exception):
@@ -94,15 +96,27 @@ def throttle_take(*, provider: str, rate: float, parts: int = 1, max_wait: float
 
 
 def _redis(url: str):
-    clients = getattr(_local, "clients", None)
-    if clients is None:
-        clients = _local.clients = {}
-    if url not in clients:
-        import redis
+    """One client per process and URL (redis-py's pool is thread-safe), closed at exit."""
+    key = (os.getpid(), url)
+    with _clients_lock:
+        if key not in _clients:
+            import redis
 
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        clients[url] = (client, client.register_script(_REDIS_TAKE))
-    return clients[url]
+            if not _clients:
+                atexit.register(_redis_close)
+            client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+            _clients[key] = (client, client.register_script(_REDIS_TAKE))
+        return _clients[key]
+
+
+def _redis_close() -> None:
+    with _clients_lock:
+        for client, _ in _clients.values():
+            try:
+                client.close()
+            except Exception:
+                pass
+        _clients.clear()
 
 
 def _take_redis(url: str, *, provider: str, cost: float, max_wait: float) -> float:
