@@ -1,5 +1,6 @@
 """A per-key rate limit, counted in a shared cache (Redis in production) per minute."""
 
+import atexit
 import os
 import time
 
@@ -11,6 +12,8 @@ from rest_framework.throttling import BaseThrottle
 from .authentication import PartnerSystem, caller_client
 
 _redis_clients: dict[int, object] = {}
+# Let the clients go while the interpreter is whole: a client collected at shutdown complains.
+atexit.register(_redis_clients.clear)
 
 
 def _redis_client():
