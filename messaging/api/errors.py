@@ -6,6 +6,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, DataError, IntegrityError
 from django.http import Http404
 from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as CacheConnectionError
+from redis.exceptions import TimeoutError as CacheTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -85,9 +87,9 @@ def translate_exception(exc):
     if isinstance(exc, DataError):  # a value the client sent that the store cannot hold
         logger.warning("value refused by the store: %s", exc)
         return 400, INVALID_FORMAT.format(problems="a value cannot be stored"), {}
-    if isinstance(exc, (DatabaseError, BrokerError, ConnectionError, TimeoutError)) and not isinstance(
-        exc, IntegrityError
-    ):
+    if isinstance(
+        exc, (DatabaseError, BrokerError, ConnectionError, TimeoutError, CacheConnectionError, CacheTimeoutError)
+    ) and not isinstance(exc, IntegrityError):
         logger.error("store or broker unavailable: %s", exc, exc_info=exc)
         return 503, SERVER_FAILURE, {"Retry-After": RETRY_AFTER_SECONDS}
     logger.error("unexpected failure", exc_info=exc)
