@@ -4,7 +4,8 @@ In one run: N queued recipient rows (bulk SQL) are sent by the dispatch service
 (`dispatch_due_run`) in one and then in two worker processes, through an SMPP provider row
 pointing at the loopback SMSC (tests/peers/smsc.py, smpp34's server, in its own process, sending
 a receipt for every submit); and the same messages are pushed by a bare loop of the same client
-(SmppBackend.send_messages in batches, no database), which is the ceiling. Printed: messages per
+(SmppBackend.send_messages in batches, no database), before and after the dispatch runs: the
+faster of the two is the ceiling (the machine is shared and noisy). Printed: messages per
 second from queued to submitted and from queued to delivered (receipts recorded), each beside
 the ceiling, and whether the SMSC saw every message once.
 
@@ -257,11 +258,14 @@ def main() -> int:
     results = {}
     failures = []
     try:
-        submitted, delivered = bare_loop(smsc, offset=0)
-        results["bare client (ceiling)"] = (submitted, delivered, 0)
+        first = bare_loop(smsc, offset=0)
         for workers in (1, 2):
             queue_rows(offset=workers * 10_000_000)
             results[f"dispatch, {workers} worker{'s' if workers > 1 else ''}"] = dispatch_run(workers)
+        # The machine is shared and noisy: the ceiling is the better of a run before and after.
+        second = bare_loop(smsc, offset=30_000_000)
+        submitted, delivered = min(first, second)
+        results = {"bare client (ceiling)": (submitted, delivered, 0), **results}
         stats = smsc.stats()
     finally:
         smsc.stop()
@@ -275,7 +279,7 @@ def main() -> int:
         if not label.startswith("bare") and (rate < 1000 or rate < ceiling / 2):
             failures.append(f"{label}: {rate:,.0f}/s is short of 1,000/s or half the ceiling")
     print(f"SMSC: {stats['taken']} submit_sm taken, {stats['duplicates']} duplicates, {stats['binds']} binds")
-    if stats["taken"] != 3 * N or stats["duplicates"]:
+    if stats["taken"] != 4 * N or stats["duplicates"]:
         failures.append("the SMSC did not see every message exactly once")
     for failure in failures:
         print(f"SHORT: {failure}")
