@@ -346,7 +346,7 @@ def _posted_conditions(post) -> list[dict]:
         number = post.get(key + "number").strip()
         conditions.append(
             {
-                "number": int(number) if number.isdigit() else number,
+                "number": int(number) if number.isdecimal() else number,
                 "attribute": post.get(key + "attribute", ""),
                 "operator": post.get(key + "operator", ""),
                 "value": post.get(key + "value", ""),

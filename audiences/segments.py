@@ -120,7 +120,7 @@ def _parse_operand(kind: str, operator: str, raw: str, *, choices=None):
     """The operand of a condition; raises ValueError with a reason."""
     text = (raw if isinstance(raw, str) else str(raw)).strip() if kind != STRING else str(raw)
     if operator in RELATIVE:
-        if not text.isdigit() or int(text) > MAX_RELATIVE_DAYS:
+        if not text.isdecimal() or int(text) > MAX_RELATIVE_DAYS:
             raise ValueError("the value must be a whole number of days")
         return int(text)
     if kind in (STRING, PICK_LIST):

@@ -167,7 +167,7 @@ def mobile_clean(value, *, region: str | None = None) -> str | None:
     else:
         candidates = [(text, region or settings.SMS_DEFAULT_REGION)]
         digits = re.sub(r"[\s().-]", "", text)
-        if digits.isdigit():
+        if digits.isdecimal():
             candidates.append(("+" + digits, None))
     for candidate, candidate_region in candidates:
         try:
@@ -200,7 +200,7 @@ def moment_clean(value, name: str) -> datetime.datetime | None:
         raise ValueError(f"{name} is not a date")
     text = str(value).strip()
     moment = None
-    if text.isdigit() and len(text) >= 9:
+    if text.isdecimal() and len(text) >= 9:
         try:
             moment = datetime.datetime.fromtimestamp(int(text) / 1000, tz=datetime.UTC)
         except (OverflowError, OSError, ValueError):

@@ -179,7 +179,7 @@ class SmsRequestAdmin(ConsoleAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        if not term.isdigit() or len(term) > 19:
+        if not term.isdecimal() or len(term) > 19:
             return queryset.none(), False
         return queryset.filter(id=int(term)), False
 
@@ -238,7 +238,7 @@ class SmsMessageAdmin(ConsoleAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        if not term.isdigit() or len(term) > 19:
+        if not term.isdecimal() or len(term) > 19:
             return queryset.none(), False
         number = int(term)
         return queryset.filter(Q(request_id=number) | Q(id=number)), False
@@ -338,10 +338,10 @@ class RecipientAdmin(ConsoleAdmin):
             return queryset, False
         if term.lower().startswith("member:"):
             member = term.split(":", 1)[1].strip()
-            return (queryset.filter(member_id=int(member)) if member.isdigit() else queryset.none()), False
+            return (queryset.filter(member_id=int(member)) if member.isdecimal() else queryset.none()), False
         condition = Q(provider_message_id=term)
         digits = _digits(term)
-        if digits.isdigit():
+        if digits.isdecimal():
             condition |= Q(phone="+" + digits) | Q(phone=digits)
             if not term.startswith("+") and len(term) <= 19:
                 number = int(term)

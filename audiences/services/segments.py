@@ -36,7 +36,7 @@ def segment_conditions_clean(given) -> list[dict]:
         if not isinstance(condition, dict):
             raise SegmentError([f"condition {place} must be an object of number, attribute, operator, value"])
         number = condition.get("number", place)
-        if isinstance(number, str) and number.strip().isdigit():
+        if isinstance(number, str) and number.strip().isdecimal():
             number = int(number.strip())
         value = condition.get("value", "")
         if isinstance(value, bool):

@@ -143,7 +143,7 @@ def address_ton_npi(address: str) -> tuple[str, int, int]:
     (TON 1, NPI 1), a short code (TON 3, NPI 0), or an alphanumeric sender (TON 5, NPI 0)."""
     address = address.strip()
     digits = address.removeprefix("+")
-    if digits.isdigit():
+    if digits.isdecimal():
         if address.startswith("+") or len(digits) > 8:
             return digits, 1, 1
         return digits, 3, 0
@@ -228,7 +228,7 @@ def smpp_message_id_forms(message_id: str | bytes | None) -> set[str]:
         return set()
     forms = {normal}
     if _HEX.fullmatch(normal):
-        if normal.isdigit():
+        if normal.isdecimal():
             forms.add(format(int(normal, 10), "x"))
         forms.add(str(int(normal, 16)))
     return forms
@@ -270,7 +270,7 @@ def receipt_from_deliver_sm(
     at = None
     done = fields.get("done date", "")
     pattern = {10: "%y%m%d%H%M", 12: "%y%m%d%H%M%S"}.get(len(done))
-    if pattern and done.isdigit():
+    if pattern and done.isdecimal():
         try:
             at = datetime.strptime(done, pattern).replace(tzinfo=UTC)
         except ValueError:

@@ -15,7 +15,7 @@ def moment(text: str | None) -> datetime | None:
     if not text:
         return None
     text = text.strip()
-    if text[:-1].isdigit() and text[-1:] in UNITS:
+    if text[:-1].isdecimal() and text[-1:] in UNITS:
         return timezone.now() - timedelta(**{UNITS[text[-1]]: int(text[:-1])})
     try:
         parsed = parse_datetime(text)
