@@ -62,12 +62,20 @@ def recipient_state(database_url, recipient_id):
     return Recipient.objects.get(id=recipient_id).state
 
 
-def start_worker(tmp_path, database_url, outbox):
+def brokers():
+    """The suite's own broker, and RabbitMQ too where CI names one (AMQP_TEST_URL)."""
+    urls = [None]
+    if os.environ.get("AMQP_TEST_URL"):
+        urls.append(os.environ["AMQP_TEST_URL"])
+    return urls
+
+
+def start_worker(tmp_path, database_url, outbox, broker_url=None):
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "smsgateway.settings",
         "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_BROKER_URL": broker_url or settings.CELERY_BROKER_URL,
         "SMS_BACKEND": "messaging.backends.filebox.FileboxBackend",
         "SMS_BACKEND_OPTIONS": json.dumps({"path": str(outbox)}),
         "DISPATCH_POLL_SECONDS": "0.5",
@@ -123,7 +131,8 @@ def live_celery():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_takes_a_posted_request_to_submitted(client, live_celery, tmp_path):
+@pytest.mark.parametrize("broker_url", brokers(), ids=lambda url: "amqp" if url else "suite-broker")
+def test_a_real_worker_takes_a_posted_request_to_submitted(client, live_celery, tmp_path, broker_url):
     member = MemberFactory(first_name="Grace")
     body = one_message(
         priorityService="true", recipients={"recipient": {"id": str(member.id)}}, content="Hello [[firstName]]"
@@ -135,7 +144,7 @@ def test_a_real_worker_takes_a_posted_request_to_submitted(client, live_celery, 
 
     outbox = tmp_path / "outbox.jsonl"
     database_url = worker_database_url(tmp_path)
-    worker, log = start_worker(tmp_path, database_url, outbox)
+    worker, log = start_worker(tmp_path, database_url, outbox, broker_url)
     try:
         deadline = time.monotonic() + WORKER_START_SECONDS + SUBMIT_DEADLINE_SECONDS
         state = "initial"
