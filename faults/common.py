@@ -26,20 +26,7 @@ PG_VERSION = sorted(os.listdir("/etc/postgresql"))[-1] if os.path.isdir("/etc/po
 PRIVATE_PG_PORT = int(os.environ.get("FAULTS_PG_PORT", "5439"))
 
 
-class InProcessSmsc:
-    """The loopback SMSC in this process, so that a script can script its failures."""
-
-    def __init__(self, **options):
-        from tests.peers.smsc import LoopbackSmsc
-
-        self.peer = LoopbackSmsc(**options).start()
-        self.port = self.peer.port
-
-    def stats(self) -> dict:
-        return self.peer.stats()
-
-    def stop(self) -> None:
-        self.peer.stop()
+InProcessSmsc = Smsc
 
 
 class PrivateRedis:

@@ -33,6 +33,8 @@ def through_outage(name, stack, key, *, down, up, before=8.0, outage=6.0, after=
     missing = lost(partner.accepted, stored_recipients(stack))
     halves = half_stored(stack)
     say(f"  answers during the outage: {statuses}; slowest refusal {slowest:.2f} s")
+    if stack.smsc is not None:
+        say(f"  SMSC: {stack.smsc.stats()}")
     say(
         f"  accepted in all: {len(partner.accepted)}; answers after recovery: "
         f"{sum(1 for a in settled if a.status == 200)}/{len(settled)} accepted; final states {states}"
