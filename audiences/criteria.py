@@ -3,80 +3,37 @@ parentheses, brackets first and then strictly left to right. The tree is plain t
 ("segment", 4), ("not", node), ("and", left, right), ("or", left, right).
 """
 
-import re
-
-_TOKEN = re.compile(r"\s*(?:(##\s*(\d{1,18})\s*##)|(\()|(\))|(AND|OR|NOT)\b)", re.IGNORECASE)
+from audiences.boolean_expr import Grammar, expression_parse, expression_tokenize
 
 
 class CriteriaError(ValueError):
     pass
 
 
-def tokenize(text: str) -> list[tuple[str, object]]:
-    tokens = []
-    position = 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None:
-            raise CriteriaError(f"unexpected text at {position}")
-        if match.group(1):
-            tokens.append(("segment", int(match.group(2))))
-        elif match.group(3):
-            tokens.append(("(", None))
-        elif match.group(4):
-            tokens.append((")", None))
-        else:
-            tokens.append((match.group(5).lower(), None))
-        position = match.end()
-    return tokens
+CRITERIA = Grammar(
+    term=r"##\s*(?P<number>\d{1,18})\s*##",
+    node="segment",
+    allow_not=True,
+    max_depth=50,
+    error=CriteriaError,
+    empty="empty criteria",
+    unexpected_text="unexpected text at {position}",
+    too_many="too many terms",
+    too_deep="nested too deeply",
+    unclosed="unbalanced parenthesis",
+    missing_term="expected a ##N## term",
+    misplaced="expected a ##N## term",
+    trailing="unexpected token",
+    trailing_close="unexpected token",
+)
+
+
+def tokenize(text: str) -> list[tuple[str, int | None]]:
+    return expression_tokenize(text, grammar=CRITERIA)
 
 
 def parse_criteria(text: str, *, max_terms: int = 200):
-    if not isinstance(text, str) or not text.strip():
-        raise CriteriaError("empty criteria")
-    tokens = tokenize(text)
-    if sum(1 for kind, _ in tokens if kind == "segment") > max_terms:
-        raise CriteriaError("too many terms")
-    position = 0
-
-    def peek():
-        return tokens[position][0] if position < len(tokens) else None
-
-    def term(depth):
-        nonlocal position
-        if depth > 50:
-            raise CriteriaError("nested too deeply")
-        kind = peek()
-        if kind == "not":
-            position += 1
-            return ("not", term(depth + 1))
-        if kind == "segment":
-            node = tokens[position]
-            position += 1
-            return node
-        if kind == "(":
-            position += 1
-            node = sequence(depth + 1)
-            if peek() != ")":
-                raise CriteriaError("unbalanced parenthesis")
-            position += 1
-            return node
-        raise CriteriaError("expected a ##N## term")
-
-    def sequence(depth):
-        nonlocal position
-        node = term(depth)
-        while peek() in ("and", "or"):
-            operator = peek()
-            position += 1
-            node = (operator, node, term(depth))
-        return node
-
-    tree = sequence(0)
-    if position != len(tokens):
-        raise CriteriaError("unexpected token")
-    return tree
+    return expression_parse(text, grammar=CRITERIA, max_terms=max_terms)
 
 
 def criteria_segment_ids(tree) -> set[int]:

@@ -5,9 +5,8 @@ The tree is plain tuples, like the criteria's: ("condition", 2), ("and", left, r
 ("or", left, right).
 """
 
-import re
+from audiences.boolean_expr import Grammar, expression_parse
 
-_TOKEN = re.compile(r"\s*(?:(\d{1,9})|(\()|(\))|(AND|OR)\b)", re.IGNORECASE)
 MAX_DEPTH = 30
 MAX_TERMS = 100
 
@@ -16,71 +15,27 @@ class DefinitionError(ValueError):
     pass
 
 
-def _tokenize(text: str) -> list[tuple[str, int | None]]:
-    tokens: list[tuple[str, int | None]] = []
-    position = 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None:
-            raise DefinitionError(f"unexpected text at character {position + 1}: {text[position:][:20]!r}")
-        if match.group(1):
-            tokens.append(("condition", int(match.group(1))))
-        elif match.group(2):
-            tokens.append(("(", None))
-        elif match.group(3):
-            tokens.append((")", None))
-        else:
-            tokens.append((match.group(4).lower(), None))
-        position = match.end()
-    return tokens
+DEFINITION = Grammar(
+    term=r"(?P<number>\d{1,9})",
+    node="condition",
+    allow_not=False,
+    max_depth=MAX_DEPTH,
+    error=DefinitionError,
+    empty="the definition is empty",
+    unexpected_text="unexpected text at character {character}: {snippet!r}",
+    too_many="more than {max_terms} condition numbers",
+    too_deep="parentheses nested too deeply",
+    unclosed="a parenthesis is not closed",
+    missing_term="the definition ends where a condition number is expected",
+    misplaced="a condition number is expected where {token} stands",
+    trailing="unexpected text after the end of the definition",
+    trailing_close="unbalanced )",
+)
 
 
 def definition_parse(text: str):
     """The tree of a definition; raises DefinitionError with a reason a person can act on."""
-    if not isinstance(text, str) or not text.strip():
-        raise DefinitionError("the definition is empty")
-    tokens = _tokenize(text)
-    if sum(1 for kind, _ in tokens if kind == "condition") > MAX_TERMS:
-        raise DefinitionError(f"more than {MAX_TERMS} condition numbers")
-    position = 0
-
-    def peek():
-        return tokens[position][0] if position < len(tokens) else None
-
-    def term(depth):
-        nonlocal position
-        if depth > MAX_DEPTH:
-            raise DefinitionError("parentheses nested too deeply")
-        kind = peek()
-        if kind == "condition":
-            node = tokens[position]
-            position += 1
-            return node
-        if kind == "(":
-            position += 1
-            node = sequence(depth + 1)
-            if peek() != ")":
-                raise DefinitionError("a parenthesis is not closed")
-            position += 1
-            return node
-        if kind is None:
-            raise DefinitionError("the definition ends where a condition number is expected")
-        raise DefinitionError(f"a condition number is expected where {kind.upper()} stands")
-
-    def sequence(depth):
-        nonlocal position
-        node = term(depth)
-        while peek() in ("and", "or"):
-            operator = peek()
-            position += 1
-            node = (operator, node, term(depth))
-        return node
-
-    tree = sequence(0)
-    if position != len(tokens):
-        raise DefinitionError("unexpected text after the end of the definition" if peek() != ")" else "unbalanced )")
-    return tree
+    return expression_parse(text, grammar=DEFINITION, max_terms=MAX_TERMS)
 
 
 def definition_numbers(tree) -> set[int]:
