@@ -14,7 +14,9 @@ from outage import through_outage
 def main() -> int:
     postgres = PrivatePostgres()
     smsc = Smsc(receipts=True)
-    stack = Stack("restart_postgres", smsc=smsc, pg=postgres.url, redis_db=10)
+    stack = Stack(
+        "restart_postgres", smsc=smsc, pg=postgres.url, redis_db=10, extra_env={"DISPATCH_LEASE_SECONDS": "15"}
+    )
     try:
         stack.fresh_database()
         key = stack.api_key()

@@ -14,7 +14,7 @@ from outage import through_outage
 def main() -> int:
     redis = PrivateRedis()
     smsc = Smsc(receipts=True)
-    stack = Stack("restart_redis", smsc=smsc, redis=redis.url, redis_db=0)
+    stack = Stack("restart_redis", smsc=smsc, redis=redis.url, redis_db=0, extra_env={"DISPATCH_LEASE_SECONDS": "15"})
     try:
         stack.fresh_database()
         key = stack.api_key()
