@@ -8,18 +8,17 @@ API secret, and delivery receipts are signed webhooks.
 
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import requests
 from requests.adapters import HTTPAdapter
 from vonage import Auth, HttpClientOptions, Vonage
-from vonage_http_client.errors import AuthenticationError, ForbiddenError, HttpRequestError, RateLimitedError
+from vonage_http_client.errors import HttpRequestError
 from vonage_sms import SmsMessage
 from vonage_sms.errors import PartialFailureError, SmsError
 
-from .base import BaseSmsBackend, PermanentProviderError, SendOutcome, TransientProviderError
+from .base import PermanentProviderError, SendOutcome, TransientProviderError
+from .http_common import TRANSPORT_ERRORS, HttpApiBackend, http_status_error, transport_error
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class _PlainHttpAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
-class VonageBackend(BaseSmsBackend):
+class VonageBackend(HttpApiBackend):
     name = "nexmo"
 
     def __init__(
@@ -65,11 +64,9 @@ class VonageBackend(BaseSmsBackend):
         name: str = "nexmo",
         **options,
     ):
-        super().__init__(receipt_sink=receipt_sink, **options)
-        self.name = name
-        self.sender = sender
-        self.status_callback = status_callback
-        self.workers = max(1, int(binds))
+        super().__init__(
+            name=name, sender=sender, status_callback=status_callback, binds=binds, receipt_sink=receipt_sink, **options
+        )
         # Sends use the API secret; the signature secret is for checking signed webhooks (the SDK
         # would sign the unset fields of a message too, which the SMS API does not receive).
         self.signature_secret = signature_secret
@@ -124,29 +121,11 @@ class VonageBackend(BaseSmsBackend):
         except SmsError as error:
             found = _STATUS_IN_TEXT.search(str(error))
             return SendOutcome(key=sms.key, error=classify_vonage_status(found.group(1) if found else "5", str(error)))
-        except (AuthenticationError, ForbiddenError) as error:
-            return SendOutcome(key=sms.key, error=TransientProviderError(str(error)[:200], code="auth"))
-        except RateLimitedError as error:
-            return SendOutcome(key=sms.key, error=TransientProviderError(str(error)[:200], code="429"))
         except HttpRequestError as error:
+            # The SDK's AuthenticationError, ForbiddenError and RateLimitedError are its 401, 403 and 429.
             status = getattr(getattr(error, "response", None), "status_code", 500)
-            kind = TransientProviderError if status >= 500 else PermanentProviderError
-            return SendOutcome(key=sms.key, error=kind(str(error)[:200], code=str(status)))
-        except requests.exceptions.ConnectionError as error:
-            if isinstance(error, requests.exceptions.ConnectTimeout) or "refused" in str(error).lower():
-                return SendOutcome(key=sms.key, error=TransientProviderError(str(error)[:200], code="connect"))
-            unknown = TransientProviderError(str(error)[:200], code="dropped")
-            unknown.outcome_unknown = True
-            return SendOutcome(key=sms.key, error=unknown)
-        except requests.exceptions.Timeout as error:
-            unknown = TransientProviderError(str(error)[:200], code="timeout")
-            unknown.outcome_unknown = True
-            return SendOutcome(key=sms.key, error=unknown)
+            return SendOutcome(key=sms.key, error=http_status_error(status, str(error)[:200], code=str(status)))
+        except TRANSPORT_ERRORS as error:
+            return SendOutcome(key=sms.key, error=transport_error(error))
         first = response.messages[0]
         return SendOutcome(key=sms.key, provider_message_id=first.message_id or "")
-
-    def send_messages(self, messages):
-        if len(messages) <= 1 or self.workers == 1:
-            return [self._send_one(sms) for sms in messages]
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(messages))) as pool:
-            return list(pool.map(self._send_one, messages))
