@@ -173,18 +173,20 @@ def normalise_send_request(tree, *, now: datetime, existing_segment_ids: Callabl
     if len(flat) > settings.SMS_MAX_MESSAGES:
         raise invalid_format([Problem(f"more than {settings.SMS_MAX_MESSAGES} messages")])
 
+    # Sizes first: a request past the recipient limit is refused before any number is parsed.
+    entries = [_entries(message) for message, _ in flat]
+    if sum(len(recipient_entries) for recipient_entries, _ in entries) > settings.SMS_MAX_RECIPIENTS:
+        raise invalid_format([Problem(f"more than {settings.SMS_MAX_RECIPIENTS} recipients")])
+
     problems: list[Problem] = []
     specs: list[MessageSpec] = []
     parsed_criteria: list[tuple[int, str, object]] = []
-    recipient_total = 0
-    for position, (message, default_channel) in enumerate(flat, start=1):
+    for position, ((message, default_channel), (recipient_entries, segment_entries)) in enumerate(
+        zip(flat, entries, strict=True), start=1
+    ):
         if not isinstance(message, dict):
             problems.append(Problem("message must be an object", position))
             continue
-        recipients = message.get("recipients")
-        recipients_nodes = [r for r in as_list(recipients) if isinstance(r, dict)]
-        recipient_entries = [e for node in recipients_nodes for e in as_list(node.get("recipient"))]
-        segment_entries = [e for node in recipients_nodes for e in as_list(node.get("segment"))]
         if recipient_entries and segment_entries:
             raise ContractError(BOTH_GIVEN.format(n=position))
         spec, message_problems = _normalise_message(message, position, default_channel, now)
@@ -204,7 +206,6 @@ def normalise_send_request(tree, *, now: datetime, existing_segment_ids: Callabl
                 continue
             spec.criteria.append(criteria.strip())
             parsed_criteria.append((position, criteria, tree_))
-        recipient_total += len(recipient_entries)
         problems.extend(Problem(text, position) for text in dict.fromkeys(message_problems))
         specs.append(spec)
 
@@ -216,12 +217,29 @@ def normalise_send_request(tree, *, now: datetime, existing_segment_ids: Callabl
                 problem = Problem("invalid segment criteria", position)
                 if not any(p.position == position and p.text == problem.text for p in problems):
                     problems.append(problem)
-    if recipient_total > settings.SMS_MAX_RECIPIENTS:
-        problems.append(Problem(f"more than {settings.SMS_MAX_RECIPIENTS} recipients"))
     if problems:
         problems.sort(key=lambda p: p.position or 0)
         raise invalid_format(problems)
     return specs
+
+
+def _entries(message):
+    """The `recipient` and `segment` entries of a message, each as a list."""
+    if not isinstance(message, dict):
+        return [], []
+    recipients_nodes = [node for node in as_list(message.get("recipients")) if isinstance(node, dict)]
+    recipient_entries = [entry for node in recipients_nodes for entry in as_list(node.get("recipient"))]
+    segment_entries = [entry for node in recipients_nodes for entry in as_list(node.get("segment"))]
+    return recipient_entries, segment_entries
+
+
+def is_unicode_text(text: str) -> bool:
+    """False for text holding a lone surrogate (JSON allows "\\ud800"), which no store can keep."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _recipient_ref(entry):
@@ -259,6 +277,8 @@ def _normalise_message(message, position, default_channel, now):
         content = ""
     elif "\x00" in content:
         problems.append("content holds a NUL character")
+    elif not is_unicode_text(content):
+        problems.append("content is not valid Unicode text")
     elif len(content) > MAX_CONTENT_CHARS:
         problems.append(f"content longer than {MAX_CONTENT_CHARS} characters")
     start = start_at or now
