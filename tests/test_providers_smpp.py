@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from messaging.backends import backends_forget
 from messaging.models import Provider, Recipient
 from messaging.services import providers
 from messaging.services.dispatch import dispatch_due_run
@@ -64,3 +65,23 @@ def test_a_refused_destination_is_rejected(smsc, smpp_provider):
     dispatch_due_run(seconds=5)
     recipient.refresh_from_db()
     assert recipient.state == "rejected"
+
+
+@pytest.fixture
+def smpp_by_settings(smsc, settings):
+    settings.SMS_BACKEND = "messaging.backends.smpp.SmppBackend"
+    settings.SMS_BACKEND_OPTIONS = {
+        "host": "127.0.0.1",
+        "port": smsc.port,
+        "system_id": "gateway",
+        "name": "by-settings",
+    }
+    backends_forget()
+    yield
+    backends_forget()
+
+
+def test_receipts_reach_the_store_when_the_smpp_link_is_chosen_by_settings(smsc, smpp_by_settings):
+    RecipientFactory.create_batch(3)
+    dispatch_due_run(seconds=5)
+    assert settled(3) == ["delivered"] * 3

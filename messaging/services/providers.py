@@ -257,6 +257,11 @@ def _receipt_sink_for(provider_name: str):
     return sink
 
 
+def _settings_receipt_sink(receipts) -> None:
+    """The receipt sink of the settings-chosen backend (SMS_BACKEND), recorded under its name."""
+    _receipt_sink_for(get_backend().name)(receipts)
+
+
 def provider_backend(provider: Provider) -> BaseSmsBackend:
     """The process's backend for this provider row, built anew when the row changed."""
     version = (os.getpid(), provider.updated_at, provider.kind)
@@ -315,7 +320,7 @@ def routes_active() -> list[Route]:
         return routes
     if Provider.objects.filter(enabled=True).exists():
         return []
-    backend = get_backend()
+    backend = get_backend(receipt_sink=_settings_receipt_sink)
     return [Route(name=backend.name, backend=backend, throughput=0.0, voice=True, sender="")]
 
 
