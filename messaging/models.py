@@ -222,6 +222,13 @@ class Recipient(models.Model):
             models.Index(fields=["phone"], name="recipient_phone"),
             # The console's state filter, newest first, without walking the table for a rare state.
             models.Index(fields=["state", "id"], name="recipient_state_id"),
+            # The sweeper's search for submitted rows whose receipt is overdue.
+            models.Index(fields=["expires_at"], condition=Q(state="submitted"), name="recipient_submitted_expiry"),
+            models.Index(
+                fields=["submitted_at"],
+                condition=Q(state="submitted", expires_at__isnull=True),
+                name="recipient_submitted_at",
+            ),
         ]
 
     def __str__(self):

@@ -165,6 +165,8 @@ SMS_DEFAULT_SENDER = env.str("SMS_DEFAULT_SENDER", default="SMSGW")
 SMS_CALLBACK_BASE_URL = env.str("SMS_CALLBACK_BASE_URL", default="")
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=500)
 DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=120)
+# A submitted recipient with no expiry whose receipt has not come after this many hours is expired.
+RECEIPT_WAIT_HOURS = env.float("RECEIPT_WAIT_HOURS", default=72.0)
 DISPATCH_TASK_SECONDS = env.float("DISPATCH_TASK_SECONDS", default=20.0)
 EXPANSION_CHUNK_SIZE = env.int("EXPANSION_CHUNK_SIZE", default=50000)
 # Where providers' shared send rates live (messaging.throttle): a Redis URL, "database", or empty to
