@@ -76,13 +76,15 @@ def test_the_bind_is_kept_for_the_next_batch(smsc, backend_for):
     backend = backend_for(smsc)
     backend.send_messages(texts(5))
     backend.send_messages(texts(5, start=5))
-    assert smsc.stats() | {"receipts_sent": 0} == {
+    assert smsc.stats() | {"receipts_sent": 0, "receipts_resent": 0, "receipts_unacked": 0} == {
         "binds": 1,
         "unbinds": 0,
         "taken": 10,
         "accepted": 10,
         "duplicates": 0,
         "receipts_sent": 0,
+        "receipts_resent": 0,
+        "receipts_unacked": 0,
     }
 
 
@@ -121,6 +123,38 @@ def test_a_receipt_the_sink_could_not_store_is_refused_for_now(smsc, backend_for
     backend.send_messages(texts(2))
     assert wait_for(lambda: smsc.receipts_sent == 2)
     assert smsc.receipt_answers == {0x64: 2}
+
+
+def test_a_receipt_refused_for_now_is_sent_again_on_the_same_bind(backend_for, receipts):
+    refusals = []
+
+    def sink_down_once(batch):
+        if not refusals:
+            refusals.append(len(batch))
+            raise RuntimeError("database down")
+        receipts.extend(batch)
+
+    with LoopbackSmsc(receipt_retry_seconds=0.2) as smsc:
+        backend = backend_for(smsc)
+        backend.receipt_sink = sink_down_once
+        outcomes = backend.send_messages(texts(1))
+        assert wait_for(lambda: receipts, seconds=5)
+        assert ([r.provider_message_id for r in receipts], smsc.stats()["binds"]) == (
+            [outcomes[0].provider_message_id],
+            1,
+        )
+
+
+def test_a_receipt_whose_bind_died_unacknowledged_comes_on_the_next_bind(backend_for, receipts):
+    with LoopbackSmsc(receipt_retry_seconds=0.2, receipt_answer_timeout=1.0) as smsc:
+        first = backend_for(smsc, receipt_hold_seconds=30)  # holds the receipts unanswered
+        first.receipt_sink = [].extend
+        sent = {outcome.provider_message_id for outcome in first.send_messages(texts(3))}
+        time.sleep(0.3)  # the receipts reach the first bind, which never answers them
+        first.close()
+        second = backend_for(smsc)
+        second.send_messages(texts(1, start=3))
+        assert wait_for(lambda: sent <= {r.provider_message_id for r in receipts}, seconds=5)
 
 
 def test_a_receipt_without_the_tlv_is_read_from_its_text(smsc, backend_for, receipts):

@@ -2,7 +2,11 @@
 
 It answers every bound transceiver's submit_sm, sends a delivery receipt (deliver_sm) for each
 accepted part when asked to, and counts what it took, so that a test can check that nothing was
-lost and nothing sent twice. Failures are scripted per destination or by count:
+lost and nothing sent twice. As a real SMSC, it keeps each receipt, per system_id, until the ESME
+answers its deliver_sm with status 0: a receipt answered with an error (e.g. ESME_RX_T_APPN), not
+answered within `receipt_answer_timeout`, or whose bind died, is sent again after
+`receipt_retry_seconds`, on any bind of that system_id, and at once on a new bind.
+Failures are scripted per destination or by count:
 
 - `reject`: destination -> SMPP command_status (e.g. ESME_RTHROTTLED, ESME_RINVDSTADR);
 - `drop_after`: after that many submit_sm in all, hold every later one of that session
@@ -25,6 +29,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -57,6 +62,20 @@ class TakenSubmit:
 
 
 @dataclass
+class HeldReceipt:
+    """A receipt the ESME has not yet acknowledged with deliver_sm_resp status 0."""
+
+    number: int
+    system_id: str
+    destination_addr: str
+    source_addr: str
+    short_message: bytes
+    tlvs: list
+    attempts: int = 0
+    due: float = 0.0  # monotonic time of the next try, when not in flight
+
+
+@dataclass
 class LoopbackSmsc:
     port: int = 0
     receipts: bool = True
@@ -67,6 +86,8 @@ class LoopbackSmsc:
     reject: dict[str, int] = field(default_factory=dict)
     drop_after: int | None = None
     silent: bool = False
+    receipt_retry_seconds: float = 2.0
+    receipt_answer_timeout: float = 60.0
 
     def __post_init__(self):
         self.port = self.port or free_port()
@@ -74,6 +95,12 @@ class LoopbackSmsc:
         self.binds = 0
         self.unbinds = 0
         self.receipts_sent = 0
+        self.receipts_resent = 0
+        # Receipts not yet acknowledged: system_id -> number -> receipt; those not in flight wait
+        # in _waiting until their time comes.
+        self._unacked: dict[str, dict[int, HeldReceipt]] = {}
+        self._waiting: dict[int, HeldReceipt] = {}
+        self._system_of: dict[str, str] = {}  # session_id -> system_id
         self.receipt_answers: Counter = Counter()  # deliver_sm_resp command_status -> count
         self._held: list = []
         self._sessions: dict = {}
@@ -124,8 +151,10 @@ class LoopbackSmsc:
         await self._server.start()
         self._ready.set()
         events = asyncio.ensure_future(self._events())
+        retries = asyncio.ensure_future(self._retry_receipts())
         await self._stopped.wait()
         events.cancel()
+        retries.cancel()
         self._held.clear()
         await self._server.stop()
 
@@ -134,10 +163,15 @@ class LoopbackSmsc:
             event = await self._server.next()
             if isinstance(event, smpp34.Esme):
                 self._sessions[event.session_id] = event
+                self._system_of[event.session_id] = event.system_id
                 with self._lock:
                     self.binds += 1
+                for held in self._waiting.values():  # a new bind gets what waits for its system_id
+                    if held.system_id == event.system_id:
+                        held.due = 0.0
             elif isinstance(event, smpp34.Unbound):
                 self._sessions.pop(event.session_id, None)
+                self._system_of.pop(event.session_id, None)
                 with self._lock:
                     self.unbinds += 1
             elif isinstance(event, smpp34.SubmitSmEvent):
@@ -186,12 +220,15 @@ class LoopbackSmsc:
         event.accept(message_id=message_id)
         self._take(event, message_id, 0)
         if self.receipts and event.registered_delivery & 0x03:
-            asyncio.ensure_future(self._send_receipt(event, number))
+            held = self._receipt_of(event, number)
+            self._unacked.setdefault(held.system_id, {})[number] = held
+            session = self._sessions.get(event.session_id)
+            if session is None:
+                self._waiting[number] = held
+            else:
+                asyncio.ensure_future(self._send_receipt(held, session))
 
-    async def _send_receipt(self, event, number: int) -> None:
-        session = self._sessions.get(event.session_id)
-        if session is None:
-            return
+    def _receipt_of(self, event, number: int) -> HeldReceipt:
         receipt_id = self.receipt_id_format.format(number)
         text = (
             f"id:{receipt_id} sub:001 dlvrd:{'001' if self.receipt_status == 'DELIVRD' else '000'} "
@@ -200,19 +237,64 @@ class LoopbackSmsc:
         tlvs = []
         if self.receipt_tlv:
             tlvs.append(smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, receipt_id.encode() + b"\0"))
+        return HeldReceipt(
+            number=number,
+            system_id=self._system_of.get(event.session_id, ""),
+            destination_addr=event.source_addr,
+            source_addr=event.destination_addr,
+            short_message=text,
+            tlvs=tlvs,
+        )
+
+    async def _send_receipt(self, held: HeldReceipt, session) -> None:
+        held.attempts += 1
+        if held.attempts > 1:
+            with self._lock:
+                self.receipts_resent += 1
         try:
-            answer = await session.deliver_sm(
-                destination_addr=event.source_addr,
-                source_addr=event.destination_addr,
-                esm_class=0x04,
-                short_message=text,
-                tlvs=tlvs,
+            answer = await asyncio.wait_for(
+                session.deliver_sm(
+                    destination_addr=held.destination_addr,
+                    source_addr=held.source_addr,
+                    esm_class=0x04,
+                    short_message=held.short_message,
+                    tlvs=held.tlvs,
+                ),
+                self.receipt_answer_timeout,
             )
-        except Exception:  # the session went away; the receipt is simply not sent
+        except Exception:  # the session went away or did not answer: kept for a later try
+            self._wait_again(held)
             return
         with self._lock:
             self.receipts_sent += 1
             self.receipt_answers[answer.command_status] += 1
+        if answer.command_status == 0:
+            self._unacked.get(held.system_id, {}).pop(held.number, None)
+        else:
+            self._wait_again(held)
+
+    def _wait_again(self, held: HeldReceipt) -> None:
+        held.due = time.monotonic() + self.receipt_retry_seconds
+        self._waiting[held.number] = held
+
+    async def _retry_receipts(self) -> None:
+        """Send each waiting receipt whose time came over a bind of its system_id."""
+        while True:
+            await asyncio.sleep(min(0.1, self.receipt_retry_seconds / 4))
+            if not self._waiting:
+                continue
+            now = time.monotonic()
+            binds: dict[str, list] = {}
+            for session_id, session in self._sessions.items():
+                if session_id != self._dropped_session:
+                    binds.setdefault(self._system_of.get(session_id, ""), []).append(session)
+            for number, held in list(self._waiting.items()):
+                sessions = binds.get(held.system_id)
+                if held.due > now or not sessions:
+                    continue
+                del self._waiting[number]
+                session = sessions[held.attempts % len(sessions)]
+                asyncio.ensure_future(self._send_receipt(held, session))
 
     # --- reading -------------------------------------------------------------------------
 
@@ -226,6 +308,8 @@ class LoopbackSmsc:
                 "accepted": sum(1 for t in self.taken if t.status == 0),
                 "duplicates": sum(n - 1 for n in destinations.values() if n > 1),
                 "receipts_sent": self.receipts_sent,
+                "receipts_resent": self.receipts_resent,
+                "receipts_unacked": sum(len(held) for held in list(self._unacked.values())),
             }
 
 
