@@ -230,3 +230,31 @@ def test_several_properties_in_xml_are_taken(staff):
 def test_digits_outside_ascii_in_a_number_are_refused(staff):
     response = post(staff, {**TWILIO, "order": "²"})
     assert response.status_code == 400
+
+
+SMPP_WITH_ID_BASES = {
+    "provider": "SMPP",
+    "name": "carrier-hex",
+    "properties": [
+        {"key": "Host", "value": "127.0.0.1"},
+        {"key": "Port", "value": "2775"},
+        {"key": "System ID", "value": "gw"},
+        {"key": "Submit ID Base", "value": "16"},
+        {"key": "Receipt ID Base", "value": "10"},
+    ],
+}
+
+
+def test_an_smpp_provider_takes_the_id_bases_of_its_smsc(staff):
+    assert post(staff, SMPP_WITH_ID_BASES).status_code == 200
+    (route,) = providers.routes_active()
+    assert (route.backend.submit_id_base, route.backend.receipt_id_base) == (16, 10)
+
+
+def test_an_id_base_other_than_10_or_16_is_refused(staff):
+    body = {
+        **SMPP_WITH_ID_BASES,
+        "properties": SMPP_WITH_ID_BASES["properties"][:3] + [{"key": "Receipt ID Base", "value": "12"}],
+    }
+    response = post(staff, body)
+    assert (response.status_code, response.json()["message"]) == (400, "Invalid value for Receipt ID Base")

@@ -40,6 +40,9 @@ KIND_KEYS = {
         "Window": "window",
         "Source TON": "source_ton",
         "Source NPI": "source_npi",
+        # The bases the SMSC writes message ids in: submit_sm_resp and receipts (10 or 16).
+        "Submit ID Base": "submit_id_base",
+        "Receipt ID Base": "receipt_id_base",
     },
     ProviderKind.TWILIO: {"Account SID": "account_sid", "Auth Token": "auth_token", "Host URL": "host_url"},
     ProviderKind.NEXMO: {
@@ -64,8 +67,11 @@ INTEGER_RANGES = {
     "Source TON": (0, 255),
     "Source NPI": (0, 255),
     "Maximum Character Limit": (1, 100000),
+    "Submit ID Base": (10, 16),
+    "Receipt ID Base": (10, 16),
 }
 INTEGER_KEYS = set(INTEGER_RANGES)
+ID_BASE_KEYS = {"Submit ID Base", "Receipt ID Base"}
 BACKEND_PATHS = {
     ProviderKind.SMPP: "messaging.backends.smpp.SmppBackend",
     ProviderKind.TWILIO: "messaging.backends.twilio.TwilioBackend",
@@ -117,6 +123,8 @@ def _check_values(properties: dict[str, str]) -> None:
             low, high = INTEGER_RANGES[key]
             if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
                 raise ProviderConfigError(f"Invalid value for {key}")
+        if key in ID_BASE_KEYS and value not in ("", "10", "16"):
+            raise ProviderConfigError(f"Invalid value for {key}")
         if key == "Throughput" and value != "":
             try:
                 if not 0 <= float(value) <= 1_000_000:
