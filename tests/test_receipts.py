@@ -125,3 +125,19 @@ def test_a_receipt_for_a_row_still_being_sent_is_held_not_lost():
 
 def test_receipt_refs_lists_the_literal_form_first():
     assert receipt_refs("00123") == ["123", "7b", "291"]
+
+
+def test_a_receipt_is_not_spent_on_a_converted_form_that_already_has_its_receipt():
+    # 0x400 and 400 are two messages' ids. The receipt for hex 400 comes before its submit is
+    # recorded; read as decimal it is hex 190, a message that already has its receipt.
+    earlier = submitted("190")
+    receipts_record(receipts=[Receipt(provider_message_id="190", delivered=True)], provider="carrier-a")
+    receipts_record(receipts=[Receipt(provider_message_id="400", delivered=True)], provider="carrier-a")
+    later = submitted("400")
+    assert (state_of(earlier), state_of(later), PendingReceipt.objects.count()) == ("delivered", "delivered", 0)
+
+
+def test_a_converted_form_still_places_a_receipt_when_its_row_waits_for_one():
+    recipient = submitted("190")
+    receipts_record(receipts=[Receipt(provider_message_id="400", delivered=False)], provider="carrier-a")
+    assert state_of(recipient) == "undelivered"

@@ -5,7 +5,8 @@ in the other, leading zeros dropped, upper or lower case. Each recipient keeps i
 canonical form (`provider_ref`); a receipt's id is tried in that form first, then converted
 between hex and decimal. A receipt that matches nothing yet (it overtook the record of its
 submit) is kept as a PendingReceipt and matched again when submits are recorded and by the
-sweeper, for RECEIPT_HOLD.
+sweeper, for RECEIPT_HOLD. Only a recipient still `submitted` takes a receipt: a form that names
+rows already final (or still being sent) is passed over, and a receipt no form places is held.
 """
 
 import logging
@@ -68,12 +69,16 @@ def _matcher(receipts: list[Receipt], provider: str):
     def match(receipt: Receipt) -> list[int] | None:
         name = receipt.provider or provider
         for ref in receipt_refs(receipt.provider_message_id):  # the literal form first
-            chosen = [(pk, state) for pk, state, row_name in found.get(ref, ()) if not name or row_name == name]
-            if not chosen:
-                continue
-            if all(state == RecipientState.INITIAL for _, state in chosen):
-                return None  # sent but not yet recorded as submitted: hold the receipt
-            return [pk for pk, _ in chosen]
+            waiting = [
+                pk
+                for pk, state, row_name in found.get(ref, ())
+                if state == RecipientState.SUBMITTED and (not name or row_name == name)
+            ]
+            if waiting:
+                return waiting
+        # Nothing waits for this receipt yet. Its message may be sent but not recorded, and a
+        # converted form may name another message that already has its receipt (an id such as
+        # 400 is hex for one message and decimal for another): hold it rather than spend it there.
         return None
 
     return match
