@@ -114,6 +114,20 @@ def test_receipts_of_a_batch_wait_until_the_caller_comes_back_for_the_next(smsc,
     assert wait_for(lambda: len(receipts) == 3)
 
 
+def test_receipts_of_a_batch_wait_for_its_end_however_long_the_smsc_holds_it(smsc, backend_for):
+    # Two submits are answered and their receipts come at once; the third is never answered,
+    # so the batch lasts the response timeout, far beyond the hold.
+    smsc.silent_after = 2
+    taken = []
+    backend = backend_for(smsc, window=3, response_timeout=1.0, receipt_hold_seconds=0.2)
+    backend.receipt_sink = lambda batch: taken.extend((time.monotonic(), r.provider_message_id) for r in batch)
+    outcomes = backend.send_messages(texts(3))
+    ended = time.monotonic()
+    assert wait_for(lambda: len(taken) == 2, seconds=3)
+    assert {message_id for _, message_id in taken} == {outcome.provider_message_id for outcome in outcomes}
+    assert min(at for at, _ in taken) >= ended
+
+
 def test_a_receipt_the_sink_could_not_store_is_refused_for_now(smsc, backend_for):
     def failing_sink(receipts):
         raise RuntimeError("database down")

@@ -366,6 +366,7 @@ class SmppBackend(BaseSmsBackend):
         self.receipt_hold_seconds = float(receipt_hold_seconds)
         self._batch_ids: set[str] = set()
         self._batch_open = False
+        self._batch_closed_at = 0.0
         self._generation = 0
 
     # --- sending ---------------------------------------------------------------------------
@@ -380,6 +381,7 @@ class SmppBackend(BaseSmsBackend):
         finally:
             with self._receipts_ready:
                 self._batch_open = False
+                self._batch_closed_at = time.monotonic()
                 self._receipts_ready.notify_all()
 
     def _send(self, messages: list[OutboundSms]) -> list[SendOutcome]:
@@ -556,7 +558,8 @@ class SmppBackend(BaseSmsBackend):
     def _receipts_due(self) -> list:
         """The receipts that may go to the sink now (up to 1000); call holding _receipts_ready.
         One that came during batch g may belong to it: it waits until batch g + 1 starts (g
-        is recorded by then), or g ended without its id, or it has waited receipt_hold_seconds."""
+        is recorded by then), or g ended without its id, or it has waited receipt_hold_seconds
+        (counted from the end of g when g answered its id)."""
         if self.receipt_hold_seconds <= 0:
             return [self._receipts.popleft() for _ in range(min(1000, len(self._receipts)))]
         now = time.monotonic()
@@ -564,11 +567,17 @@ class SmppBackend(BaseSmsBackend):
         while self._receipts and len(due) < 1000:
             item = self._receipts.popleft()
             _, _, _, forms, generation, arrived = item
-            if (
-                generation < self._generation
-                or now - arrived >= self.receipt_hold_seconds
-                or (not self._batch_open and not forms & self._batch_ids)
-            ):
+            ours = bool(forms & self._batch_ids)
+            if generation < self._generation:
+                ready = True
+            elif ours:
+                # Its submit is answered but not yet recorded: the caller records it when the
+                # batch ends, however long the rest of the batch takes (a silent SMSC holds it
+                # for the response timeout).
+                ready = not self._batch_open and now - max(arrived, self._batch_closed_at) >= self.receipt_hold_seconds
+            else:
+                ready = not self._batch_open or now - arrived >= self.receipt_hold_seconds
+            if ready:
                 due.append(item)
             else:
                 kept.append(item)

@@ -11,7 +11,8 @@ Failures are scripted per destination or by count:
 - `reject`: destination -> SMPP command_status (e.g. ESME_RTHROTTLED, ESME_RINVDSTADR);
 - `drop_after`: after that many submit_sm in all, hold every later one of that session
   unanswered and unbind it (once), as an SMSC that drops a bind with submits outstanding;
-- `silent`: take submit_sm and never answer them (held until the peer stops).
+- `silent`: take submit_sm and never answer them (held until the peer stops);
+- `silent_after`: answer that many submit_sm in all, then behave as `silent`.
 
 Message ids are a counter printed with `resp_id_format` in submit_sm_resp and with
 `receipt_id_format` in the receipt, so a test can make them differ in base or leading zeros.
@@ -86,6 +87,7 @@ class LoopbackSmsc:
     reject: dict[str, int] = field(default_factory=dict)
     drop_after: int | None = None
     silent: bool = False
+    silent_after: int | None = None
     receipt_retry_seconds: float = 2.0
     receipt_answer_timeout: float = 60.0
 
@@ -197,6 +199,8 @@ class LoopbackSmsc:
 
     def _answer(self, event) -> None:
         count = len(self.taken) + 1
+        if self.silent_after is not None and count > self.silent_after:
+            self.silent = True
         if self.silent or event.session_id == self._dropped_session:
             self._held.append(event)
             self._take(event, "", None)
