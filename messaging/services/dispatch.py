@@ -23,7 +23,7 @@ from messaging.models import Channel, PendingReceipt, Recipient, RecipientEvent,
 from messaging.personalise import member_values, render
 from messaging.text import text_layout
 
-from . import providers
+from . import providers, quotas
 from .providers import Route
 from .quiet_hours import quiet_hours_opening
 from .receipts import pending_receipts_match, provider_ref_of
@@ -403,8 +403,24 @@ def dispatch_batch(*, batch_size: int | None = None) -> DispatchReport:
     claimed = recipients_claim(batch_size=size)
     if not claimed:
         return DispatchReport()
-    sendable = recipients_hold_for_quiet_hours(claimed=claimed, route=live[0])
     report = DispatchReport()
+    refused = quotas.recipients_outside_countries(claimed)
+    if refused:
+        outcomes = [
+            SendOutcome(
+                key=recipient.pk,
+                error=PermanentProviderError(
+                    f"destination country {region} not allowed for this API key", code=quotas.COUNTRY_REFUSED_CODE
+                ),
+            )
+            for recipient, region in refused
+        ]
+        _report_add(report, outcomes_record(claimed=[r for r, _ in refused], outcomes=outcomes, provider=""))
+        taken = {recipient.pk for recipient, _ in refused}
+        claimed_count, claimed = len(claimed), [recipient for recipient in claimed if recipient.pk not in taken]
+    else:
+        claimed_count = len(claimed)
+    sendable = recipients_hold_for_quiet_hours(claimed=claimed, route=live[0]) if claimed else []
     texts = [r for r in sendable if r.channel != Channel.VOICE]
     calls = [r for r in sendable if r.channel == Channel.VOICE]
     if texts:
@@ -417,7 +433,7 @@ def dispatch_batch(*, batch_size: int | None = None) -> DispatchReport:
             error = PermanentProviderError("no voice-capable provider is enabled", code="no-voice")
             outcomes = [SendOutcome(key=r.pk, error=error) for r in calls]
             _report_add(report, outcomes_record(claimed=calls, outcomes=outcomes, provider=""))
-    report.more = len(claimed) >= size
+    report.more = claimed_count >= size
     return report
 
 

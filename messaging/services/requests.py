@@ -8,7 +8,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audiences.criteria import CriteriaError
 from audiences.models import Member
+from audiences.segments import SegmentError
 from audiences.selectors import member_reachable, members_by_ids, members_by_mobiles
 from messaging.api.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError
 from messaging.api.normaliser import MessageSpec
@@ -18,6 +20,7 @@ from messaging.personalise import member_values, render
 from messaging.text import text_layout
 
 from . import wakeups
+from .expansion import message_audience
 from .quotas import quota_check
 
 
@@ -139,13 +142,35 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
             raise ContractError(NO_ACTIVE_MEMBERS)
         recipients.extend(rows)
     # The key's destination countries and daily quota, checked on what will really be sent.
-    quota_check(api_key=api_key, specs=specs, phones_by_message=phones_by_message, now=now)
+    audiences = _limited_audiences(api_key, specs, messages)
+    counted = quota_check(
+        api_key=api_key, specs=specs, phones_by_message=phones_by_message, audiences=audiences, now=now
+    )
+    for message in messages:
+        if message.position in counted:
+            message.expected_total = counted[message.position]
+            message.save(update_fields=["expected_total"])
     Recipient.objects.bulk_create(recipients, batch_size=2000)
 
     expand = [m.pk for m in messages if not m.expansion_done]
     priority = any(m.priority for m in messages)
     transaction.on_commit(lambda: wakeups.request_accepted(expand_message_ids=expand, priority=priority))
     return request
+
+
+def _limited_audiences(api_key, specs, messages) -> dict:
+    """The members of each segment message, when the key has limits to check them against."""
+    if api_key is None or not (api_key.daily_quota_parts or api_key.allowed_countries):
+        return {}
+    audiences = {}
+    for spec, message in zip(specs, messages, strict=True):
+        if not spec.by_segment:
+            continue
+        try:
+            audiences[spec.position] = message_audience(message)
+        except (SegmentError, CriteriaError):
+            continue  # checked when the request was read; expansion records it if it broke since
+    return audiences
 
 
 def _listed_recipients(spec, message, by_id, by_mobile, check_user_existence, now):

@@ -10,6 +10,8 @@ from django.utils import timezone
 from messaging.models import Channel, Recipient, RecipientState
 from messaging.personalise import member_values, render
 
+from .quotas import COUNTRY_REFUSED_CODE
+
 
 def recipients_fall_back_to_voice(*, recipient_ids: list[int]) -> int:
     """Queue the voice call of each failed text whose message asks for it; returns how many."""
@@ -22,6 +24,7 @@ def recipients_fall_back_to_voice(*, recipient_ids: list[int]) -> int:
             state__in=[RecipientState.REJECTED, RecipientState.UNDELIVERED],
         )
         .exclude(attempts_after__channel=Channel.VOICE)
+        .exclude(error_code=COUNTRY_REFUSED_CODE)  # a call would go to the same country
         .select_related("message", "member")
     )
     calls = []
