@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from messaging.models import (
     ApiKey,
+    InboundSms,
     Provider,
     Recipient,
     RecipientEvent,
@@ -440,3 +441,21 @@ class RecipientAdmin(ConsoleAdmin):
             f"Cancelled {cancelled} recipients; {len(ids) - cancelled} were already submitted or final.",
             messages.SUCCESS,
         )
+
+
+@admin.register(InboundSms)
+class InboundSmsAdmin(ConsoleAdmin):
+    """What members sent to the gateway, newest first; STOP and START show as their action."""
+
+    list_display = ("received_at", "phone", "short_text", "action", "sent_to", "provider", "member")
+    list_filter = ("action", "provider")
+    list_select_related = ("member",)
+    search_fields = ("=phone", "provider_message_id")
+    search_help_text = "A mobile (+E.164) or the provider's message id."
+    ordering = ("-received_at", "-id")
+    fields = ("received_at", "phone", "text", "action", "sent_to", "provider", "provider_message_id", "member")
+    readonly_fields = fields
+
+    @admin.display(description="text")
+    def short_text(self, obj):
+        return obj.text if len(obj.text) <= 60 else obj.text[:59] + "…"

@@ -16,7 +16,7 @@ ACTION_PERMISSIONS = {
 }
 
 VIEW_MODELS = {
-    "messaging": ["smsrequest", "smsmessage", "recipient", "recipientevent", "provider", "apikey"],
+    "messaging": ["smsrequest", "smsmessage", "recipient", "recipientevent", "provider", "apikey", "inboundsms"],
     "audiences": ["member", "segment", "segmentcondition", "audienceattribute"],
     "ops": ["trafficminute"],
 }

@@ -1,10 +1,12 @@
 import json
 
 import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
 from rest_framework.test import APIClient
 
 from audiences.models import Member
-from messaging.models import Recipient
+from messaging.models import InboundSms, Recipient
 from tests.factories import MemberFactory, RecipientFactory
 
 URL = "/api/v1/messages/sms/inbound/default"
@@ -105,3 +107,46 @@ def test_inbound_in_xml_is_taken(client):
     body = "<inbound><phoneNumber>+14155550123</phoneNumber><smsText>STOP</smsText></inbound>"
     response = client.generic("POST", URL, body, content_type="text/xml")
     assert (response.status_code, subscribed(member)) == (200, False)
+
+
+def test_every_inbound_sms_is_kept_with_its_member_and_action(client):
+    member = MemberFactory(mobile="+14155550123")
+    inbound(client, smsText="Thanks!", senderMessageId="m-1")
+    inbound(client, smsText="STOP", senderMessageId="m-2")
+    inbound(client, phoneNumber="+14155550999", smsText="who is this?", senderMessageId="m-3")
+    kept = InboundSms.objects.order_by("id").values_list("phone", "text", "action", "member_id", "sent_to")
+    assert list(kept) == [
+        ("+14155550123", "Thanks!", "", member.pk, "12345"),
+        ("+14155550123", "STOP", "opt-out", member.pk, "12345"),
+        ("+14155550999", "who is this?", "", None, "12345"),
+    ]
+
+
+def test_the_same_message_sent_again_is_kept_and_acted_on_once(client):
+    member = MemberFactory(mobile="+14155550123")
+    assert inbound(client, smsText="STOP", senderMessageId="m-9").status_code == 200
+    Member.objects.filter(pk=member.pk).update(sms_subscription=True)  # opted in meanwhile, elsewhere
+    assert inbound(client, smsText="STOP", senderMessageId="m-9").status_code == 200
+    assert (InboundSms.objects.count(), subscribed(member)) == (1, True)
+
+
+def test_text_the_database_cannot_hold_is_kept_readable(client):
+    response = inbound(client, smsText="a\u0000b\ud800c")
+    assert response.status_code == 200
+    assert InboundSms.objects.get().text == "ab?c"
+
+
+def test_the_console_lists_inbound_sms_for_an_auditor(client):
+    from django.contrib.auth.models import User
+
+    from ops.groups import console_groups_setup
+
+    console_groups_setup()
+    inbound(client, smsText="STOP please")
+    auditor = User.objects.create_user("audit", password="x", is_staff=True)
+    auditor.groups.add(Group.objects.get(name="auditor"))
+    browser = Client()
+    browser.force_login(auditor)
+    page = browser.get("/admin/messaging/inboundsms/", {"q": "+14155550123"})
+    assert page.status_code == 200
+    assert b"STOP please" in page.content and b"opt-out" in page.content

@@ -1,4 +1,6 @@
-"""Inbound SMS (two-way): STOP and START change the sender's SMS subscription.
+"""Inbound SMS (two-way): every one is kept (InboundSms, shown in the console), and STOP and START
+change the sender's SMS subscription. A provider that sends the same message again (a webhook
+retried, a deliver_sm resent) has it kept and acted on once.
 
 The keywords are those carriers and aggregators honour (CTIA's list, which Twilio also applies):
 STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT opt out; START, SUBSCRIBE, UNSTOP, YES opt back in.
@@ -10,10 +12,10 @@ from dataclasses import dataclass
 
 import phonenumbers
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from audiences.models import Member
-from messaging.models import Channel, Recipient, RecipientState
+from messaging.models import Channel, InboundSms, Recipient, RecipientState
 
 from .states import recipients_transition
 
@@ -29,6 +31,7 @@ class InboundResult:
     action: str  # "opt-out", "opt-in" or "" (an ordinary message)
     members: int = 0
     stopped: int = 0
+    repeated: bool = False  # the provider sent this message before: kept and acted on once
 
 
 def phone_e164(raw: str) -> str | None:
@@ -66,10 +69,27 @@ def inbound_sms_receive(
     logger.info(
         "inbound SMS from %s to %s via %s (%s): %s", phone, sent_to or "-", provider or "api", sender_message_id, action
     )
+    member = Member.objects.filter(mobile=phone).first()
+    # Kept as text the database can hold: no NUL, no lone surrogate, at most 5,000 characters.
+    text = (text or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:5000]
+    try:
+        with transaction.atomic():
+            InboundSms.objects.create(
+                phone=phone,
+                text=text,
+                sent_to=sent_to[:32],
+                provider=provider[:100],
+                provider_message_id=sender_message_id[:100],
+                action=action,
+                member=member,
+            )
+            members = 0
+            if action:
+                members = Member.objects.filter(mobile=phone).update(sms_subscription=action == "opt-in")
+    except IntegrityError:
+        return InboundResult(phone=phone, action=action, repeated=True)
     if not action:
         return InboundResult(phone=phone, action="")
-    with transaction.atomic():
-        members = Member.objects.filter(mobile=phone).update(sms_subscription=action == "opt-in")
     stopped = 0
     if action == "opt-out":
         queued = Recipient.objects.filter(
