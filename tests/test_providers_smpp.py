@@ -6,10 +6,10 @@ import time
 import pytest
 
 from messaging.backends import backends_forget
-from messaging.models import Provider, Recipient
+from messaging.models import InboundSms, Provider, Recipient
 from messaging.services import providers
 from messaging.services.dispatch import dispatch_due_run
-from tests.factories import RecipientFactory
+from tests.factories import MemberFactory, RecipientFactory
 from tests.peers.smsc import ESME_RINVDSTADR, LoopbackSmsc
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,3 +85,27 @@ def test_receipts_reach_the_store_when_the_smpp_link_is_chosen_by_settings(smsc,
     RecipientFactory.create_batch(3)
     dispatch_due_run(seconds=5)
     assert settled(3) == ["delivered"] * 3
+
+
+def _kept(count: int, seconds: float = 5.0) -> list:
+    deadline = time.monotonic() + seconds
+    while InboundSms.objects.count() < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return list(InboundSms.objects.order_by("id").values_list("phone", "text", "action", "provider", "sent_to"))
+
+
+def test_stop_sent_over_smpp_opts_the_member_out(smsc, smpp_provider):
+    member = MemberFactory(mobile="+14155550123")
+    RecipientFactory()
+    dispatch_due_run(seconds=5)  # opens the bind the SMSC hands texts to
+    assert smsc.send_mo("14155550123", "12345", b"STOP") == 0
+    assert _kept(1) == [("+14155550123", "STOP", "opt-out", "carrier-a", "12345")]
+    member.refresh_from_db()
+    assert member.sms_subscription is False
+
+
+def test_a_text_over_a_link_chosen_by_settings_is_kept(smsc, smpp_by_settings):
+    RecipientFactory()
+    dispatch_due_run(seconds=5)
+    assert smsc.send_mo("254712345678", "12345", "Asante 👍".encode("utf-16-be"), data_coding=8) == 0
+    assert _kept(1) == [("+254712345678", "Asante 👍", "", "by-settings", "12345")]

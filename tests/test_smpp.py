@@ -265,3 +265,35 @@ def test_the_validity_period_is_the_expiry_in_smpp_time(backend_for):
     sms = OutboundSms(key=1, phone="+254700000001", text="hi", expires_at=datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC))
     [fields] = backend._submit_pdus(sms)
     assert fields["validity_period"] == "300506070809000+"
+
+
+# --- texts members send (mobile-originated deliver_sm) ---------------------------------------
+
+
+def test_a_text_a_member_sends_reaches_the_inbound_sink_decoded(smsc, backend_for):
+    taken = []
+    backend = backend_for(smsc, inbound_sink=taken.extend)
+    assert backend.send_messages(texts(1))  # the bind is open
+    gsm = "STOP {€}".replace("{", "\x1b\x28").replace("}", "\x1b\x29").replace("€", "\x1b\x65")
+    assert smsc.send_mo("14155550123", "SMSGW", gsm.encode("latin-1")) == 0
+    assert smsc.send_mo("14155550124", "SMSGW", "Привет".encode("utf-16-be"), data_coding=8) == 0
+    assert wait_for(lambda: len(taken) == 2)
+    assert [(t.source_addr, t.destination_addr, t.text) for t in taken] == [
+        ("14155550123", "SMSGW", "STOP {€}"),
+        ("14155550124", "SMSGW", "Привет"),
+    ]
+
+
+def test_a_text_the_sink_could_not_store_is_refused_for_now(smsc, backend_for):
+    def failing_sink(texts):
+        raise RuntimeError("database down")
+
+    backend = backend_for(smsc, inbound_sink=failing_sink)
+    backend.send_messages(texts(1))
+    assert smsc.send_mo("14155550123", "SMSGW", b"STOP") == 0x64
+
+
+def test_a_text_with_no_inbound_sink_is_acknowledged(smsc, backend_for):
+    backend = backend_for(smsc)
+    backend.send_messages(texts(1))
+    assert smsc.send_mo("14155550123", "SMSGW", b"hello") == 0

@@ -124,3 +124,28 @@ def test_a_submit_sm_is_encoded_as_smpplib_encodes_it():
     reference = command.SubmitSM("submit_sm", sequence=42, **fields)
     reference.sequence = 42
     assert submit_sm_pdu(sequence=42, **fields) == reference.generate()
+
+
+def test_a_mobile_originated_text_drops_its_udh_and_keeps_its_escapes():
+    from messaging.backends.smpp_pdu import inbound_from_deliver_sm
+
+    udh = bytes([5, 0, 3, 7, 2, 1])
+    text = inbound_from_deliver_sm(
+        esm_class=0x40,
+        data_coding=0,
+        short_message=udh + b"Price \x1b\x65" + b"5",
+        source_addr="14155550123",
+        destination_addr="SMSGW",
+    )
+    assert text.text == "Price €5"
+
+
+def test_a_receipt_is_no_mobile_originated_text():
+    from messaging.backends.smpp_pdu import inbound_from_deliver_sm
+
+    assert (
+        inbound_from_deliver_sm(
+            esm_class=0x04, data_coding=0, short_message=b"id:1 stat:DELIVRD", source_addr="1", destination_addr="2"
+        )
+        is None
+    )

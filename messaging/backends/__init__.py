@@ -30,12 +30,14 @@ __all__ = [
 _backends: dict[tuple[int, str], BaseSmsBackend] = {}
 
 
-def get_backend(path: str | None = None, *, receipt_sink=None) -> BaseSmsBackend:
-    """The process's backend for `path`; `receipt_sink` is given to it when it is first built."""
+def get_backend(path: str | None = None, *, receipt_sink=None, inbound_sink=None) -> BaseSmsBackend:
+    """The process's backend for `path`; the sinks are given to it when it is first built."""
     path = path or settings.SMS_BACKEND
     key = (os.getpid(), path)
     if key not in _backends:
-        _backends[key] = import_string(path)(receipt_sink=receipt_sink, **settings.SMS_BACKEND_OPTIONS)
+        _backends[key] = import_string(path)(
+            receipt_sink=receipt_sink, inbound_sink=inbound_sink, **settings.SMS_BACKEND_OPTIONS
+        )
     return _backends[key]
 
 

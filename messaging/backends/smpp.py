@@ -7,7 +7,9 @@ enquire_link when the line has been quiet, and declares the session lost when th
 answering. `send_messages` writes submit_sm in chunks of up to `window` outstanding per session
 (one write per chunk, TCP_NODELAY set) and waits for the answers. A session that drops with
 submits outstanding leaves those messages without an outcome (it is not known whether the SMSC
-took them); parts never written are sent over a new session, opened with backoff.
+took them); parts never written are sent over a new session, opened with backoff. A deliver_sm
+that is no receipt is a text a member sent (mobile-originated): it goes to the inbound sink, in
+any data_coding the SMSC uses, and is acknowledged once stored.
 
 Options (SMS_BACKEND_OPTIONS): host, port, system_id, password, system_type, binds, window,
 source_ton, source_npi, sender, throughput (parts per second this process spreads its submits
@@ -38,7 +40,9 @@ from .base import (
     TransientProviderError,
 )
 from .smpp_pdu import (
+    InboundText,
     address_ton_npi,
+    inbound_from_deliver_sm,
     receipt_from_deliver_sm,
     smpp_message_id_forms,
     smpp_message_id_normal,
@@ -226,27 +230,37 @@ class SmppSession:
         return True
 
     def _deliver(self, pdu: bytes, sequence: int) -> None:
+        receipt = text = None
         try:
             deliver = command.DeliverSM("deliver_sm", client=self.sequences, allow_unknown_opt_params=True)
             deliver.parse(pdu)
+            receipted = getattr(deliver, "receipted_message_id", None)
             receipt = receipt_from_deliver_sm(
                 esm_class=deliver.esm_class or 0,
                 short_message=deliver.short_message or b"",
-                receipted_message_id=getattr(deliver, "receipted_message_id", None),
+                receipted_message_id=receipted,
                 message_state=getattr(deliver, "message_state", None),
                 provider=self.backend.name,
             )
+            text = inbound_from_deliver_sm(
+                esm_class=deliver.esm_class or 0,
+                data_coding=deliver.data_coding or 0,
+                short_message=deliver.short_message or b"",
+                message_payload=getattr(deliver, "message_payload", None),
+                source_addr=_text(deliver.source_addr),
+                destination_addr=_text(deliver.destination_addr),
+                receipted_message_id=receipted,
+            )
         except Exception:
             logger.exception("SMPP deliver_sm not understood")
-            receipt = None
-        if receipt is not None:
-            receipt = self.backend.receipt_in_submit_form(receipt)
-        if receipt is None or self.backend.receipt_sink is None:
-            if receipt is None:
+        if receipt is not None and self.backend.receipt_sink is not None:
+            self.backend.receipts_waiting(self, sequence, self.backend.receipt_in_submit_form(receipt))
+        elif text is not None and self.backend.inbound_sink is not None:
+            self.backend.inbound_waiting(self, sequence, text)
+        else:
+            if receipt is None and text is None:
                 logger.info("SMPP deliver_sm that is not a final receipt ignored")
             self.send(_deliver_sm_resp(sequence, ESME_ROK))
-            return
-        self.backend.receipts_waiting(self, sequence, receipt)
 
     def _answer(self, pending: dict, answered: list) -> None:
         changed = self.backend.changed
@@ -302,6 +316,12 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
         chunks.append(chunk)
         received += len(chunk)
     return b"".join(chunks)
+
+
+def _text(value) -> str:
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return str(value or "")
 
 
 def _deliver_sm_resp(sequence: int, status: int) -> bytes:
@@ -549,11 +569,22 @@ class SmppBackend(BaseSmsBackend):
         forms = smpp_message_id_forms(receipt.provider_message_id)
         with self._receipts_ready:
             self._receipts.append((session, sequence, receipt, forms, self._generation, time.monotonic()))
-            if self._pump is None or not self._pump.is_alive():
-                self._pump = threading.Thread(target=self._pump_receipts, name=f"smpp-{self.name}-receipts")
-                self._pump.daemon = True
-                self._pump.start()
+            self._pump_start()
             self._receipts_ready.notify()
+
+    def inbound_waiting(self, session: SmppSession, sequence: int, text: InboundText) -> None:
+        """A member's text goes to the inbound sink at once (through the receipts' thread, so
+        that the reader never waits for the database), and is acknowledged once stored."""
+        with self._receipts_ready:
+            self._receipts.append((session, sequence, text, None, self._generation, time.monotonic()))
+            self._pump_start()
+            self._receipts_ready.notify()
+
+    def _pump_start(self) -> None:
+        if self._pump is None or not self._pump.is_alive():
+            self._pump = threading.Thread(target=self._pump_receipts, name=f"smpp-{self.name}-receipts")
+            self._pump.daemon = True
+            self._pump.start()
 
     def _receipts_due(self) -> list:
         """The receipts that may go to the sink now (up to 1000); call holding _receipts_ready.
@@ -567,8 +598,8 @@ class SmppBackend(BaseSmsBackend):
         while self._receipts and len(due) < 1000:
             item = self._receipts.popleft()
             _, _, _, forms, generation, arrived = item
-            ours = bool(forms & self._batch_ids)
-            if generation < self._generation:
+            ours = forms is not None and bool(forms & self._batch_ids)
+            if forms is None or generation < self._generation:  # a member's text, or a receipt of a recorded batch
                 ready = True
             elif ours:
                 # Its submit is answered but not yet recorded: the caller records it when the
@@ -594,15 +625,21 @@ class SmppBackend(BaseSmsBackend):
                     batch = self._receipts_due()
             if not batch:
                 continue
-            try:
-                self.receipt_sink([item[2] for item in batch])
-                status = ESME_ROK
-            except Exception:
-                logger.exception("SMPP receipts could not be stored; the SMSC will send them again")
-                status = ESME_RX_T_APPN
             by_session: dict[SmppSession, list[bytes]] = {}
-            for session, sequence, *_ in batch:
-                by_session.setdefault(session, []).append(_deliver_sm_resp(sequence, status))
+            for sink, items in (
+                (self.receipt_sink, [item for item in batch if item[3] is not None]),
+                (self.inbound_sink, [item for item in batch if item[3] is None]),
+            ):
+                if not items:
+                    continue
+                try:
+                    sink([item[2] for item in items])
+                    status = ESME_ROK
+                except Exception:
+                    logger.exception("SMPP deliver_sm could not be stored; the SMSC will send them again")
+                    status = ESME_RX_T_APPN
+                for session, sequence, *_ in items:
+                    by_session.setdefault(session, []).append(_deliver_sm_resp(sequence, status))
             for session, answers in by_session.items():
                 session.send(b"".join(answers))
 

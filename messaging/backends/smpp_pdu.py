@@ -284,3 +284,70 @@ def receipt_from_deliver_sm(
         provider=provider,
         at=at,
     )
+
+
+# --- mobile-originated texts (inbound) ------------------------------------------------------
+
+_GSM_FROM_SEPTET = {i: ch for i, ch in enumerate(_GSM_BASIC) if ch != "\x1b"}
+_GSM_FROM_ESCAPED = {code: ch for ch, code in _GSM_EXTENDED.items()}
+
+
+@dataclass(frozen=True)
+class InboundText:
+    """A text a handset sent, as an SMSC hands it over in deliver_sm."""
+
+    source_addr: str
+    destination_addr: str
+    text: str
+
+
+def gsm_decode(octets: bytes) -> str:
+    """GSM 03.38, one septet per octet (the SMSC default alphabet, unpacked), escapes resolved."""
+    out, escaped = [], False
+    for octet in octets:
+        octet &= 0x7F
+        if escaped:
+            out.append(_GSM_FROM_ESCAPED.get(octet, _GSM_FROM_SEPTET.get(octet, "")))
+            escaped = False
+        elif octet == 0x1B:
+            escaped = True
+        else:
+            out.append(_GSM_FROM_SEPTET[octet])
+    return "".join(out)
+
+
+def short_message_text(short_message: bytes, *, data_coding: int, esm_class: int = 0) -> str:
+    """The text of a short_message: its UDH dropped, decoded by its data_coding (GSM default,
+    IA5/ASCII, Latin-1 or UCS-2; anything else read as Latin-1)."""
+    payload = short_message or b""
+    if esm_class & ESM_CLASS_UDHI and payload:
+        payload = payload[1 + payload[0] :]
+    coding = data_coding & 0xFF
+    if coding in (0x08, 0x18) or coding & 0xEC == 0x48:  # UCS-2, also in the message-class groups
+        return payload[: len(payload) // 2 * 2].decode("utf-16-be", "replace")
+    if coding == 0x00 or coding & 0xF4 == 0xF0 or coding & 0xEC == 0x40:  # default alphabet
+        return gsm_decode(payload)
+    if coding == 0x01:
+        return payload.decode("ascii", "replace")
+    return payload.decode("latin-1")
+
+
+def inbound_from_deliver_sm(
+    *,
+    esm_class: int,
+    data_coding: int,
+    short_message: bytes,
+    source_addr: str,
+    destination_addr: str,
+    message_payload: bytes | None = None,
+    receipted_message_id=None,
+) -> InboundText | None:
+    """A mobile-originated text from a deliver_sm, or None when the deliver_sm is a receipt."""
+    if esm_class & (ESM_CLASS_RECEIPT | ESM_CLASS_INTERMEDIATE) or receipted_message_id:
+        return None
+    body = short_message or message_payload or b""
+    return InboundText(
+        source_addr=source_addr or "",
+        destination_addr=destination_addr or "",
+        text=short_message_text(body, data_coding=data_coding, esm_class=esm_class),
+    )

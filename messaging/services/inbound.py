@@ -102,3 +102,18 @@ def inbound_sms_receive(
             extra_filter={"lease_token__isnull": True},
         )
     return InboundResult(phone=phone, action=action, members=members, stopped=stopped)
+
+
+def inbound_texts_receive(*, texts, provider: str) -> int:
+    """Texts members sent that a provider's own connection carried (SMPP mobile-originated
+    deliver_sm, as InboundText); each kept and acted on as one posted to the inbound API. A text
+    from no possible number is logged and dropped. Returns how many were kept."""
+    kept = 0
+    for text in texts:
+        phone = phone_e164(text.source_addr)
+        if phone is None:
+            logger.warning("inbound SMS via %s from an address that is no phone number dropped", provider)
+            continue
+        inbound_sms_receive(phone=phone, text=text.text, sent_to=text.destination_addr[:32], provider=provider)
+        kept += 1
+    return kept

@@ -265,9 +265,26 @@ def _receipt_sink_for(provider_name: str):
     return sink
 
 
+def _inbound_sink_for(provider_name: str):
+    def sink(texts):
+        from . import inbound
+
+        try:
+            inbound.inbound_texts_receive(texts=list(texts), provider=provider_name)
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connection.close()
+
+    return sink
+
+
 def _settings_receipt_sink(receipts) -> None:
     """The receipt sink of the settings-chosen backend (SMS_BACKEND), recorded under its name."""
     _receipt_sink_for(get_backend().name)(receipts)
+
+
+def _settings_inbound_sink(texts) -> None:
+    _inbound_sink_for(get_backend().name)(texts)
 
 
 def provider_backend(provider: Provider) -> BaseSmsBackend:
@@ -283,7 +300,9 @@ def provider_backend(provider: Provider) -> BaseSmsBackend:
             except Exception:
                 logger.warning("closing the old backend of %s failed", provider.name, exc_info=True)
         backend = import_string(BACKEND_PATHS[provider.kind])(
-            receipt_sink=_receipt_sink_for(provider.name), **provider_options(provider)
+            receipt_sink=_receipt_sink_for(provider.name),
+            inbound_sink=_inbound_sink_for(provider.name),
+            **provider_options(provider),
         )
         backend.name = provider.name
         _built[provider.pk] = (version, backend)
@@ -328,7 +347,7 @@ def routes_active() -> list[Route]:
         return routes
     if Provider.objects.filter(enabled=True).exists():
         return []
-    backend = get_backend(receipt_sink=_settings_receipt_sink)
+    backend = get_backend(receipt_sink=_settings_receipt_sink, inbound_sink=_settings_inbound_sink)
     return [Route(name=backend.name, backend=backend, throughput=0.0, voice=True, sender="")]
 
 

@@ -300,6 +300,38 @@ class LoopbackSmsc:
                 session = sessions[held.attempts % len(sessions)]
                 asyncio.ensure_future(self._send_receipt(held, session))
 
+    # --- mobile-originated texts ----------------------------------------------------------
+
+    def send_mo(
+        self,
+        source_addr: str,
+        destination_addr: str,
+        short_message: bytes,
+        *,
+        data_coding: int = 0,
+        esm_class: int = 0,
+        timeout: float = 5.0,
+    ) -> int:
+        """Hand a text a handset sent to a bound ESME as deliver_sm; returns the command_status
+        of its deliver_sm_resp."""
+
+        async def deliver() -> int:
+            session = next(iter(self._sessions.values()), None)
+            if session is None:
+                raise RuntimeError("no ESME is bound")
+            answer = await session.deliver_sm(
+                destination_addr=destination_addr,
+                source_addr=source_addr,
+                source_addr_ton=1,
+                source_addr_npi=1,
+                esm_class=esm_class,
+                data_coding=data_coding,
+                short_message=short_message,
+            )
+            return answer.command_status
+
+        return asyncio.run_coroutine_threadsafe(deliver(), self._loop).result(timeout)
+
     # --- reading -------------------------------------------------------------------------
 
     def stats(self) -> dict:
