@@ -1,8 +1,37 @@
 """Tasks take ids, call one service, and carry no data: the rows are the queue."""
 
-from celery import shared_task
+import logging
+import threading
 
-from messaging.services import dispatch, expansion, sweep, wakeups
+from celery import shared_task
+from celery.signals import worker_process_init
+from django.db import connection
+
+from messaging.services import dispatch, expansion, providers, sweep, wakeups
+
+logger = logging.getLogger(__name__)
+
+
+def links_open_in_background() -> threading.Thread:
+    """Open the providers' binds beside the worker's start, never delaying it (an SMSC that is
+    down costs the connect timeout and the backoff, not the worker)."""
+
+    def run():
+        try:
+            providers.provider_links_open()
+        except Exception:
+            logger.warning("provider links could not be opened at start", exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="provider-links-open", daemon=True)
+    thread.start()
+    return thread
+
+
+@worker_process_init.connect
+def _worker_process_started(**_):
+    links_open_in_background()
 
 
 @shared_task(name="messaging.dispatch_due", ignore_result=True, acks_late=True)

@@ -109,3 +109,18 @@ def test_a_text_over_a_link_chosen_by_settings_is_kept(smsc, smpp_by_settings):
     dispatch_due_run(seconds=5)
     assert smsc.send_mo("254712345678", "12345", "Asante 👍".encode("utf-16-be"), data_coding=8) == 0
     assert _kept(1) == [("+254712345678", "Asante 👍", "", "by-settings", "12345")]
+
+
+def test_a_starting_worker_opens_the_providers_binds_and_takes_stop_before_any_send(smsc, smpp_provider):
+    from messaging.tasks import links_open_in_background
+
+    member = MemberFactory(mobile="+14155550123")
+    links_open_in_background().join(10)
+    deadline = time.monotonic() + 5
+    while smsc.stats()["binds"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert smsc.stats()["binds"] == 1
+    assert smsc.send_mo("14155550123", "12345", b"stop") == 0
+    assert _kept(1) == [("+14155550123", "stop", "opt-out", "carrier-a", "12345")]
+    member.refresh_from_db()
+    assert member.sms_subscription is False

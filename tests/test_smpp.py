@@ -297,3 +297,25 @@ def test_a_text_with_no_inbound_sink_is_acknowledged(smsc, backend_for):
     backend = backend_for(smsc)
     backend.send_messages(texts(1))
     assert smsc.send_mo("14155550123", "SMSGW", b"hello") == 0
+
+
+def test_connect_opens_the_binds_before_any_send_and_texts_arrive_on_them(smsc, backend_for):
+    taken = []
+    backend = backend_for(smsc, binds=2, inbound_sink=taken.extend)
+    assert backend.connect() == 2
+    assert wait_for(lambda: smsc.stats()["binds"] == 2)  # the SMSC counts a bind once it has answered it
+    assert smsc.send_mo("14155550123", "SMSGW", b"STOP") == 0
+    assert wait_for(lambda: [t.text for t in taken] == ["STOP"])
+    backend.send_messages(texts(3))
+    assert smsc.stats()["binds"] == 2  # the same binds carry the sends
+
+
+def test_connect_and_a_send_at_once_open_each_bind_once(smsc, backend_for):
+    import threading
+
+    backend = backend_for(smsc, binds=1)
+    opener = threading.Thread(target=backend.connect)
+    opener.start()
+    backend.send_messages(texts(2))
+    opener.join(5)
+    assert smsc.stats()["binds"] == 1

@@ -69,5 +69,10 @@ class BaseSmsBackend:
     def send_messages(self, messages: list[OutboundSms]) -> list[SendOutcome]:
         raise NotImplementedError
 
+    def connect(self) -> int:
+        """Open the backend's long-lived links now rather than at the first send (receipts and
+        members' texts arrive on them); returns how many are open. Nothing for HTTP backends."""
+        return 0
+
     def close(self) -> None:
         pass

@@ -374,6 +374,7 @@ class SmppBackend(BaseSmsBackend):
         self.submit_id_base, self.receipt_id_base = int(submit_id_base or 0), int(receipt_id_base or 0)
         self.tick = max(0.02, min(1.0, self.enquire_link_seconds / 4, self.response_timeout / 4))
         self.changed = threading.Condition()
+        self._opening = threading.Lock()
         self.sessions = [SmppSession(self, number) for number in range(max(1, int(binds)))]
         self.binds_opened = 0
         self.enquire_links_answered = 0
@@ -524,8 +525,7 @@ class SmppBackend(BaseSmsBackend):
                 return best, room
             opened = False
             for session in self.sessions:
-                if not session.alive and session.sock is None and now >= session.next_attempt:
-                    opened = session.open() or opened
+                opened = self._open_if_due(session, now) or opened
             if opened:
                 continue
             if not any(session.alive for session in self.sessions) and now >= give_up_at:
@@ -642,6 +642,26 @@ class SmppBackend(BaseSmsBackend):
                     by_session.setdefault(session, []).append(_deliver_sm_resp(sequence, status))
             for session, answers in by_session.items():
                 session.send(b"".join(answers))
+
+    # --- opening ---------------------------------------------------------------------------
+
+    def connect(self) -> int:
+        """Open every bind that is down and due (backoff kept), so that the SMSC has a bind to
+        hand receipts and members' texts to before the first batch; returns the binds open."""
+        now = time.monotonic()
+        for session in self.sessions:
+            if not self._closed:
+                self._open_if_due(session, now)
+        return sum(session.alive for session in self.sessions)
+
+    def _open_if_due(self, session: SmppSession, now: float) -> bool:
+        """Open a session that is down and past its backoff; one thread at a time opens."""
+        if session.alive or session.sock is not None or now < session.next_attempt:
+            return False
+        with self._opening:
+            if session.alive or session.sock is not None or time.monotonic() < session.next_attempt:
+                return False
+            return session.open()
 
     # --- closing ---------------------------------------------------------------------------
 

@@ -351,6 +351,19 @@ def routes_active() -> list[Route]:
     return [Route(name=backend.name, backend=backend, throughput=0.0, voice=True, sender="")]
 
 
+def provider_links_open() -> int:
+    """Open the long-lived links (SMPP binds) of the enabled providers, or of the settings-chosen
+    backend; a worker process does this when it starts, so that an SMSC can hand it receipts and
+    members' texts (STOP) before it has sent anything. Returns how many links are open."""
+    opened = 0
+    for route in routes_active():
+        try:
+            opened += route.backend.connect()
+        except Exception:
+            logger.warning("the links of %s could not be opened", route.name, exc_info=True)
+    return opened
+
+
 def provider_circuit_open(*, name: str, seconds: float = CIRCUIT_OPEN_SECONDS) -> None:
     _circuit_open_until[name] = time.monotonic() + seconds
     logger.warning("provider %s is down; its traffic goes to the next provider for %.0f s", name, seconds)
