@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from load.stack import Smsc, Stack, free_port, post, say  # noqa: E402,F401
+from load.stack import Smsc, Stack, exit_now, free_port, post, say  # noqa: E402,F401
 
 FINAL = {"delivered", "undelivered", "rejected", "expired", "cancelled", "not attempted"}
 AREA_CODES = ["201", "212", "213", "305", "312", "415", "617", "646", "702", "718"]

@@ -3,10 +3,9 @@ start it again. Every recipient must end in one final state, and the SMSC must c
 beyond those the gateway recorded as outcome unknown."""
 
 import os
-import sys
 import time
 
-from common import FINAL, Smsc, Stack, bulk_send, lost, say, stored_recipients, verdict
+from common import FINAL, Smsc, Stack, bulk_send, exit_now, lost, say, stored_recipients, verdict
 
 TOTAL = int(os.environ.get("FAULT_RECIPIENTS", "100000"))
 KILL_AFTER = TOTAL // 5
@@ -54,4 +53,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -5,9 +5,7 @@ half, carries on afterwards, and loses nothing it accepted.
 The cluster is a private one ("proof", port 5439) restarted with pg_ctlcluster, as the main one
 would be, so that the restart disturbs nothing else on the machine."""
 
-import sys
-
-from common import PrivatePostgres, Smsc, Stack
+from common import PrivatePostgres, Smsc, Stack, exit_now
 from outage import through_outage
 
 
@@ -34,4 +32,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

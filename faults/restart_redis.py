@@ -5,9 +5,7 @@ nothing by half, carries on afterwards, and loses nothing it accepted.
 Redis here is a private instance with append-only persistence, so that the restart disturbs
 nothing else on the machine."""
 
-import sys
-
-from common import PrivateRedis, Smsc, Stack
+from common import PrivateRedis, Smsc, Stack, exit_now
 from outage import through_outage
 
 
@@ -27,4 +25,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -3,11 +3,10 @@ beat are stopped (SIGKILL) and started again before it is due. It must still go 
 submitted within a few seconds of its startTimestamp, not before."""
 
 import json
-import sys
 import time
 from datetime import UTC, datetime
 
-from common import PHONES, Smsc, Stack, json_send, post, say, send_url, verdict
+from common import PHONES, Smsc, Stack, exit_now, json_send, post, say, send_url, verdict
 
 AHEAD_SECONDS = 25
 ON_TIME_SECONDS = 5.0
@@ -58,4 +57,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

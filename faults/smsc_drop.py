@@ -3,10 +3,9 @@ in the middle of a window. The gateway reconnects, loses no message, and the SMS
 duplicate beyond those the gateway recorded as outcome unknown."""
 
 import os
-import sys
 import time
 
-from common import FINAL, InProcessSmsc, Stack, bulk_send, lost, say, stored_recipients, verdict
+from common import FINAL, InProcessSmsc, Stack, bulk_send, exit_now, lost, say, stored_recipients, verdict
 
 TOTAL = int(os.environ.get("FAULT_SMSC_RECIPIENTS", "5000"))
 
@@ -61,4 +60,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -33,6 +33,15 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+def exit_now(code: int) -> None:
+    """End the process with `code` once its output is written, skipping interpreter shutdown: the
+    in-process SMSC's native (smpp34) threads may outlive its event loop, and tearing Python down
+    under them aborts the process (PyGILState_Release) after the verdict has been printed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 class Smsc:
     """The loopback SMSC (tests/peers/smsc.py) in this process: `stats()` reads its counts, and its
     options script failures (drop_after, silent, reject).
