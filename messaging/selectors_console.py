@@ -150,14 +150,24 @@ def providers_overview(*, now: datetime) -> list[ProviderRow]:
 
 def provider_state(provider: Provider) -> str:
     """The provider's link as far as the console knows without dialling it: disabled, or the
-    kind of link (an SMPP bind or HTTP requests) with the result of the last readiness check."""
-    from ops.health import provider_check_last
+    kind of link (an SMPP bind or HTTP requests), the SMPP binds the worker processes report as
+    up, and the result of the last readiness check."""
+    from ops.health import provider_check_last, provider_links_last
 
     if not provider.enabled:
         return "disabled"
     if provider.kind == "SMPP":
         host = provider.properties.get("Host") or ""
         state = f"enabled, SMPP bind to {host}" if host else "enabled, SMPP (no host set)"
+        links = provider_links_last(provider.name)
+        if links is None:
+            state += "; no worker reports a bind"
+        else:
+            processes = "process" if links["processes"] == 1 else "processes"
+            state += (
+                f"; {links['alive']} of {links['total']} binds up in {links['processes']} worker {processes}"
+                f" ({links['age']:.0f} s ago)"
+            )
     else:
         state = "enabled, HTTP"
     last = provider_check_last(provider.name)

@@ -124,3 +124,30 @@ def test_a_starting_worker_opens_the_providers_binds_and_takes_stop_before_any_s
     assert _kept(1) == [("+14155550123", "stop", "opt-out", "carrier-a", "12345")]
     member.refresh_from_db()
     assert member.sms_subscription is False
+
+
+def _state_becomes(provider, text: str, seconds: float = 5.0) -> str:
+    from messaging.selectors_console import provider_state
+
+    deadline = time.monotonic() + seconds
+    state = provider_state(provider)
+    while text not in state and time.monotonic() < deadline:
+        time.sleep(0.05)
+        state = provider_state(provider)
+    return state
+
+
+def test_the_console_shows_the_binds_the_workers_hold(smsc, smpp_provider):
+    from django.core.cache import cache
+
+    from messaging.tasks import links_open_in_background
+
+    cache.delete(f"ops:provider-links:{smpp_provider.name}")
+    assert "no worker reports a bind" in _state_becomes(smpp_provider, "no worker")
+    links_open_in_background().join(10)
+    assert "1 of 1 binds up in 1 worker process" in _state_becomes(smpp_provider, "1 of 1")
+    smsc.unbind_all()  # the SMSC unbinds: the reader reports the bind lost at once
+    assert "0 of 1 binds up in 1 worker process" in _state_becomes(smpp_provider, "0 of 1")
+    # and the worker binds again by itself, with no send to make it
+    assert "1 of 1 binds up" in _state_becomes(smpp_provider, "1 of 1")
+    assert smsc.stats()["binds"] == 2

@@ -53,17 +53,23 @@ class Receipt:
     at: datetime | None = None
 
 
+LINK_REPORT_SECONDS = 10.0
+
+
 class BaseSmsBackend:
     """Constructed with the provider's options; `receipt_sink` takes receipts that arrive on the
     backend's own connection (SMPP deliver_sm), as a list of Receipt, and `inbound_sink` the texts
     members send that arrive there (SMPP mobile-originated deliver_sm), as a list of InboundText.
-    Either raises when it could not store them, so that the provider sends them again."""
+    Either raises when it could not store them, so that the provider sends them again.
+    `link_sink(alive, total)` hears how many of its long-lived links (SMPP binds) are up, when
+    that changes and every LINK_REPORT_SECONDS, for the console."""
 
     name = "base"
 
-    def __init__(self, *, receipt_sink=None, inbound_sink=None, **options):
+    def __init__(self, *, receipt_sink=None, inbound_sink=None, link_sink=None, **options):
         self.receipt_sink = receipt_sink
         self.inbound_sink = inbound_sink
+        self.link_sink = link_sink
         self.options = options
 
     def send_messages(self, messages: list[OutboundSms]) -> list[SendOutcome]:

@@ -32,6 +32,7 @@ from dataclasses import replace
 from smpplib import command
 
 from .base import (
+    LINK_REPORT_SECONDS,
     BaseSmsBackend,
     OutboundSms,
     PermanentProviderError,
@@ -140,6 +141,7 @@ class SmppSession:
         self.ping_sent_at = 0.0
         self.alive = True
         backend.binds_opened += 1
+        backend.links_report(force=True)
         threading.Thread(target=self._read, name=f"smpp-{backend.name}-{self.number}", daemon=True).start()
         return True
 
@@ -278,6 +280,7 @@ class SmppSession:
     def _idle(self, pending: dict) -> None:
         backend = self.backend
         now = self.last_check = time.monotonic()
+        backend.links_report()
         if self.ping_sent_at and now - self.ping_sent_at > backend.response_timeout:
             logger.warning("SMPP bind %s: enquire_link unanswered", self.number)
             self.drop()
@@ -296,6 +299,7 @@ class SmppSession:
     def _lost(self, sock, pending: dict) -> None:
         if sock is self.sock:
             self.drop()
+        self.backend.links_report(force=True)
         changed = self.backend.changed
         with changed:
             lost = list(pending.values())
@@ -375,6 +379,8 @@ class SmppBackend(BaseSmsBackend):
         self.tick = max(0.02, min(1.0, self.enquire_link_seconds / 4, self.response_timeout / 4))
         self.changed = threading.Condition()
         self._opening = threading.Lock()
+        self._links_reported_at = 0.0
+        self._keeper: threading.Thread | None = None
         self.sessions = [SmppSession(self, number) for number in range(max(1, int(binds)))]
         self.binds_opened = 0
         self.enquire_links_answered = 0
@@ -645,21 +651,52 @@ class SmppBackend(BaseSmsBackend):
 
     # --- opening ---------------------------------------------------------------------------
 
+    def links_report(self, *, force: bool = False) -> None:
+        """Tell the link sink how many binds are up: at once when one opens or is lost, else at
+        most every LINK_REPORT_SECONDS (called by the readers as they idle)."""
+        if self.link_sink is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._links_reported_at < LINK_REPORT_SECONDS:
+            return
+        self._links_reported_at = now
+        try:
+            self.link_sink(sum(session.alive for session in self.sessions), len(self.sessions))
+        except Exception:
+            logger.warning("SMPP bind state could not be reported", exc_info=True)
+
     def connect(self) -> int:
         """Open every bind that is down and due (backoff kept), so that the SMSC has a bind to
-        hand receipts and members' texts to before the first batch; returns the binds open."""
+        hand receipts and members' texts to before the first batch, and keep them bound from now
+        on: a bind the SMSC unbinds or drops is opened again, with backoff, without waiting for
+        the next send. Returns the binds open."""
+        self._open_due()
+        with self._opening:
+            if self._keeper is None and not self._closed:
+                self._keeper = threading.Thread(target=self._keep_bound, name=f"smpp-{self.name}-keeper", daemon=True)
+                self._keeper.start()
+        return sum(session.alive for session in self.sessions)
+
+    def _open_due(self) -> None:
         now = time.monotonic()
         for session in self.sessions:
             if not self._closed:
                 self._open_if_due(session, now)
-        return sum(session.alive for session in self.sessions)
+
+    def _keep_bound(self) -> None:
+        while not self._closed:
+            time.sleep(min(1.0, self.reconnect_max_seconds))
+            try:
+                self._open_due()
+            except Exception:
+                logger.warning("SMPP rebind failed", exc_info=True)
 
     def _open_if_due(self, session: SmppSession, now: float) -> bool:
         """Open a session that is down and past its backoff; one thread at a time opens."""
         if session.alive or session.sock is not None or now < session.next_attempt:
             return False
         with self._opening:
-            if session.alive or session.sock is not None or time.monotonic() < session.next_attempt:
+            if self._closed or session.alive or session.sock is not None or time.monotonic() < session.next_attempt:
                 return False
             return session.open()
 
@@ -667,6 +704,8 @@ class SmppBackend(BaseSmsBackend):
 
     def close(self) -> None:
         self._closed = True
+        with self._opening:  # no bind is being opened past this point
+            pass
         for session in self.sessions:
             session.unbind()
         with self._receipts_ready:

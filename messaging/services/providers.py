@@ -10,6 +10,7 @@ of the route for a while by a circuit kept per process, and its traffic goes to 
 
 import logging
 import os
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -278,6 +279,17 @@ def _inbound_sink_for(provider_name: str):
     return sink
 
 
+def _link_sink_for(provider_name: str):
+    process = f"{socket.gethostname()}:{os.getpid()}"
+
+    def sink(alive: int, total: int) -> None:
+        from ops.health import provider_links_remember
+
+        provider_links_remember(provider_name, process, alive, total)
+
+    return sink
+
+
 def _settings_receipt_sink(receipts) -> None:
     """The receipt sink of the settings-chosen backend (SMS_BACKEND), recorded under its name."""
     _receipt_sink_for(get_backend().name)(receipts)
@@ -302,6 +314,7 @@ def provider_backend(provider: Provider) -> BaseSmsBackend:
         backend = import_string(BACKEND_PATHS[provider.kind])(
             receipt_sink=_receipt_sink_for(provider.name),
             inbound_sink=_inbound_sink_for(provider.name),
+            link_sink=_link_sink_for(provider.name),
             **provider_options(provider),
         )
         backend.name = provider.name

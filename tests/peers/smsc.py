@@ -332,6 +332,15 @@ class LoopbackSmsc:
 
         return asyncio.run_coroutine_threadsafe(deliver(), self._loop).result(timeout)
 
+    def unbind_all(self, timeout: float = 5.0) -> None:
+        """Unbind every bound ESME, as an SMSC going down for maintenance does."""
+
+        async def unbind() -> None:
+            for session in list(self._sessions.values()):
+                await session.unbind()
+
+        asyncio.run_coroutine_threadsafe(unbind(), self._loop).result(timeout)
+
     # --- reading -------------------------------------------------------------------------
 
     def stats(self) -> dict:
