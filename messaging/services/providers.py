@@ -252,31 +252,31 @@ _built: dict[int, tuple[tuple, BaseSmsBackend]] = {}
 _circuit_open_until: dict[str, float] = {}
 
 
-def _receipt_sink_for(provider_name: str):
-    def sink(receipts):
-        # Raises when the receipts cannot be stored, so that the backend can have them sent again.
-        from . import receipts as receipt_service
+def _store_sink(store):
+    """A sink that hands what a backend's own thread received to `store`, and raises when it
+    could not be stored, so that the backend has it sent again. The backend's threads hold no
+    database connection between deliveries."""
 
+    def sink(items):
         try:
-            receipt_service.receipts_record(receipts=list(receipts), provider=provider_name)
-        finally:
-            if threading.current_thread() is not threading.main_thread():
-                connection.close()  # the backend's own thread holds no connection between batches
-
-    return sink
-
-
-def _inbound_sink_for(provider_name: str):
-    def sink(texts):
-        from . import inbound
-
-        try:
-            inbound.inbound_texts_receive(texts=list(texts), provider=provider_name)
+            store(list(items))
         finally:
             if threading.current_thread() is not threading.main_thread():
                 connection.close()
 
     return sink
+
+
+def _receipt_sink_for(provider_name: str):
+    from . import receipts
+
+    return _store_sink(lambda items: receipts.receipts_record(receipts=items, provider=provider_name))
+
+
+def _inbound_sink_for(provider_name: str):
+    from . import inbound
+
+    return _store_sink(lambda items: inbound.inbound_texts_receive(texts=items, provider=provider_name))
 
 
 def _link_sink_for(provider_name: str):
