@@ -130,6 +130,9 @@ def test_two_processes_on_the_database_share_the_rate(tmp_path):
         with connection.schema_editor(collect_sql=True, atomic=False) as editor:
             editor.create_model(ThrottleBucket)
         with sqlite3.connect(path) as shared:
+            # WAL from the start, as migrate leaves the gateway's database: two processes that
+            # both switch a fresh file to WAL as they connect can find it locked.
+            shared.execute("PRAGMA journal_mode=WAL")
             shared.executescript("\n".join(editor.collected_sql))
         database_url = f"sqlite:///{path}"
     else:
