@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
+from messaging.ids import id_from_text
 from messaging.models import (
     ApiKey,
     InboundSms,
@@ -180,9 +181,10 @@ class SmsRequestAdmin(ConsoleAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        if not term.isdecimal() or len(term) > 19:
+        number = id_from_text(term)
+        if number is None:
             return queryset.none(), False
-        return queryset.filter(id=int(term)), False
+        return queryset.filter(id=number), False
 
     @admin.display(description="Recipients")
     def recipients_link(self, sms_request):
@@ -239,9 +241,9 @@ class SmsMessageAdmin(ConsoleAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        if not term.isdecimal() or len(term) > 19:
+        number = id_from_text(term)
+        if number is None:
             return queryset.none(), False
-        number = int(term)
         return queryset.filter(Q(request_id=number) | Q(id=number)), False
 
     @admin.display(description="Expansion")

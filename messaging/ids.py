@@ -20,6 +20,19 @@ MAX_NODE = (1 << NODE_BITS) - 1
 MAX_SEQUENCE = (1 << SEQUENCE_BITS) - 1
 
 
+MAX_ID = 2**63 - 1  # the largest id a 64-bit signed key holds
+
+
+def id_from_text(text: str) -> int | None:
+    """A row id written as ASCII digits (as in a URL or a search box), or None when the text is
+    no such id or too large for the key: never an exception for anything a client can send."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
 def default_node() -> int:
     return (zlib.crc32(socket.gethostname().encode()) ^ os.getpid()) & MAX_NODE
 

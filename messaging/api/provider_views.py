@@ -103,7 +103,7 @@ class InboundSmsApi(APIView):
             phone=phone,
             text=str(text),
             sender_message_id=sender_message_id,
-            sent_to=str(fields.get("smsSentTo") or "")[:32],
+            sent_to=str(fields.get("smsSentTo") or ""),
         )
         return Response(contract_body("Inbound SMS received", sender_message_id))
 
@@ -169,15 +169,13 @@ def twilio_inbound(request):
     provider = _twilio_provider(request)
     if provider is None:
         return _refused()
-    phone = inbound.phone_e164(request.POST.get("From", ""))
-    if phone is not None:
-        inbound.inbound_sms_receive(
-            phone=phone,
-            text=request.POST.get("Body", ""),
-            sender_message_id=request.POST.get("MessageSid", "")[:100],
-            sent_to=request.POST.get("To", "")[:32],
-            provider=provider.name,
-        )
+    inbound.inbound_from_provider(
+        sender=request.POST.get("From", ""),
+        text=request.POST.get("Body", ""),
+        sender_message_id=request.POST.get("MessageSid", ""),
+        sent_to=request.POST.get("To", ""),
+        provider=provider.name,
+    )
     return HttpResponse('<?xml version="1.0" encoding="UTF-8"?><Response/>', content_type="text/xml")
 
 
@@ -248,13 +246,11 @@ def vonage_inbound(request):
     provider = _vonage_provider(params)
     if provider is None:
         return _refused()
-    phone = inbound.phone_e164(params.get("msisdn", ""))
-    if phone is not None:
-        inbound.inbound_sms_receive(
-            phone=phone,
-            text=params.get("text", ""),
-            sender_message_id=(params.get("messageId") or "")[:100],
-            sent_to=(params.get("to") or "")[:32],
-            provider=provider.name,
-        )
+    inbound.inbound_from_provider(
+        sender=params.get("msisdn") or "",
+        text=params.get("text") or "",
+        sender_message_id=params.get("messageId") or "",
+        sent_to=params.get("to") or "",
+        provider=provider.name,
+    )
     return HttpResponse(status=204)

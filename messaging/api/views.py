@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from audiences.selectors import segment_ids_existing
 from messaging import selectors
+from messaging.ids import id_from_text
 from messaging.models import RequestFormat
 from messaging.services import cancel
 from messaging.services.requests import body_digest, sms_request_find_replay, sms_request_submit
@@ -74,9 +75,10 @@ class SmsSendApi(APIView):
 
 
 def _own_request(request, request_id: str):
-    if not (request_id.isascii() and request_id.isdigit()) or len(request_id) > 19 or int(request_id) >= 2**63:
+    number = id_from_text(request_id)
+    if number is None:
         raise Http404
-    sms_request = selectors.sms_request_for_client(request_id=int(request_id), client=caller_client(request))
+    sms_request = selectors.sms_request_for_client(request_id=number, client=caller_client(request))
     if sms_request is None:
         raise Http404
     return sms_request

@@ -43,8 +43,8 @@ def transport_error(error: requests.exceptions.RequestException) -> TransientPro
 class HttpApiBackend(BaseSmsBackend):
     """A backend that sends each message as one HTTP request, `binds` requests at a time."""
 
-    def __init__(self, *, name: str, sender: str, status_callback: str, binds: int, receipt_sink=None, **options):
-        super().__init__(receipt_sink=receipt_sink, **options)
+    def __init__(self, *, name: str, sender: str, status_callback: str, binds: int, **options):
+        super().__init__(**options)
         self.name = name
         self.sender = sender
         self.status_callback = status_callback

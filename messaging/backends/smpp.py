@@ -338,7 +338,6 @@ class SmppBackend(BaseSmsBackend):
     def __init__(
         self,
         *,
-        receipt_sink=None,
         host: str = "127.0.0.1",
         port: int = 2775,
         system_id: str = "",
@@ -361,7 +360,7 @@ class SmppBackend(BaseSmsBackend):
         receipt_hold_seconds: float = 1.0,
         **options,
     ):
-        super().__init__(receipt_sink=receipt_sink, **options)
+        super().__init__(**options)  # the sinks
         self.host, self.port = host, int(port)
         self.system_id, self.password, self.system_type = system_id, password, system_type
         self.window = max(1, int(window))

@@ -49,13 +49,10 @@ class TwilioBackend(HttpApiBackend):
         status_callback: str = "",
         binds: int = 4,
         timeout: float = 10.0,
-        receipt_sink=None,
         name: str = "twilio",
         **options,
     ):
-        super().__init__(
-            name=name, sender=sender, status_callback=status_callback, binds=binds, receipt_sink=receipt_sink, **options
-        )
+        super().__init__(name=name, sender=sender, status_callback=status_callback, binds=binds, **options)
         self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
         if host_url:
             self.client.api.base_url = host_url.rstrip("/")

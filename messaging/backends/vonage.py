@@ -60,13 +60,10 @@ class VonageBackend(HttpApiBackend):
         status_callback: str = "",
         binds: int = 4,
         timeout: float = 10.0,
-        receipt_sink=None,
         name: str = "nexmo",
         **options,
     ):
-        super().__init__(
-            name=name, sender=sender, status_callback=status_callback, binds=binds, receipt_sink=receipt_sink, **options
-        )
+        super().__init__(name=name, sender=sender, status_callback=status_callback, binds=binds, **options)
         # Sends use the API secret; the signature secret is for checking signed webhooks (the SDK
         # would sign the unset fields of a message too, which the SMS API does not receive).
         self.signature_secret = signature_secret

@@ -104,16 +104,26 @@ def inbound_sms_receive(
     return InboundResult(phone=phone, action=action, members=members, stopped=stopped)
 
 
+def inbound_from_provider(
+    *, sender: str, text: str, provider: str, sender_message_id: str = "", sent_to: str = ""
+) -> InboundResult | None:
+    """A text a provider hands over (webhook or SMPP), its sender as the provider writes it; kept
+    and acted on as one posted to the inbound API. One from no possible number is logged and
+    dropped (None): the provider is not asked to send it again."""
+    phone = phone_e164(sender)
+    if phone is None:
+        logger.warning("inbound SMS via %s from an address that is no phone number dropped", provider)
+        return None
+    return inbound_sms_receive(
+        phone=phone, text=text, sender_message_id=sender_message_id, sent_to=sent_to, provider=provider
+    )
+
+
 def inbound_texts_receive(*, texts, provider: str) -> int:
     """Texts members sent that a provider's own connection carried (SMPP mobile-originated
-    deliver_sm, as InboundText); each kept and acted on as one posted to the inbound API. A text
-    from no possible number is logged and dropped. Returns how many were kept."""
-    kept = 0
-    for text in texts:
-        phone = phone_e164(text.source_addr)
-        if phone is None:
-            logger.warning("inbound SMS via %s from an address that is no phone number dropped", provider)
-            continue
-        inbound_sms_receive(phone=phone, text=text.text, sent_to=text.destination_addr[:32], provider=provider)
-        kept += 1
-    return kept
+    deliver_sm, as InboundText). Returns how many were kept."""
+    kept = [
+        inbound_from_provider(sender=text.source_addr, text=text.text, sent_to=text.destination_addr, provider=provider)
+        for text in texts
+    ]
+    return sum(result is not None for result in kept)

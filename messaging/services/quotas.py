@@ -57,8 +57,8 @@ def api_key_parts_used_today(*, api_key: ApiKey, now: datetime | None = None) ->
         request__created_at__gte=since,
         expansion_done=False,
         expected_total__gt=F("expanded_count"),
-    ).values_list("parts", "expected_total", "expanded_count")
-    return (used or 0) + sum(parts * (expected - expanded) for parts, expected, expanded in waiting)
+    ).aggregate(parts=Sum(F("parts") * (F("expected_total") - F("expanded_count"))))["parts"]
+    return (used or 0) + (waiting or 0)
 
 
 def _allowed_countries(api_key: ApiKey) -> set[str]:

@@ -5,11 +5,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Count, Q
 
+from messaging.ids import MAX_ID
 from messaging.models import Recipient, RecipientState
 from messaging.selectors import client_is_staff
 
 MAX_PAGE = 1000
-MAX_ID = 2**63 - 1
 MAX_START = 10**9
 DEFAULT_PAGE = 50
 COUNTERS = [
