@@ -16,6 +16,7 @@ from audiences.services.segments import (
     segment_delete,
     segment_update,
 )
+from messaging.api.access import Access
 from messaging.api.errors import ContractError
 
 MAX_PAGE = 1000
@@ -57,6 +58,11 @@ def _member_problem(error: MemberError) -> Response:
 class AudienceListCreateApi(APIView):
     """GET /api/v1/audience: a page of members. POST: add one member."""
 
+    access = {
+        "GET": Access("audience:read", ("audiences.view_member",)),
+        "POST": Access("audience:write", ("audiences.add_member",)),
+    }
+
     def get(self, request):
         start, per_page = _paging(request)
         page = selectors.members_page(
@@ -84,6 +90,12 @@ class AudienceListCreateApi(APIView):
 
 class AudienceDetailApi(APIView):
     """GET, PUT, DELETE /api/v1/audience/{id}."""
+
+    access = {
+        "GET": Access("audience:read", ("audiences.view_member",)),
+        "PUT": Access("audience:write", ("audiences.change_member",)),
+        "DELETE": Access("audience:write", ("audiences.delete_member",)),
+    }
 
     def get(self, request, member_id):
         member = Member.objects.filter(pk=_object_id(member_id)).first()
@@ -115,6 +127,11 @@ def _segment_problem(error: SegmentError) -> Response:
 class SegmentListCreateApi(APIView):
     """GET /api/v1/segments: a page of segments. POST: add one."""
 
+    access = {
+        "GET": Access("segments", ("audiences.view_segment",)),
+        "POST": Access("segments", ("audiences.add_segment",)),
+    }
+
     def get(self, request):
         start, per_page = _paging(request)
         segments = Segment.objects.order_by("id").prefetch_related("conditions")
@@ -141,6 +158,12 @@ class SegmentListCreateApi(APIView):
 
 class SegmentDetailApi(APIView):
     """GET (with ?count=true, how many members it holds now), PUT, DELETE /api/v1/segments/{id}."""
+
+    access = {
+        "GET": Access("segments", ("audiences.view_segment",)),
+        "PUT": Access("segments", ("audiences.change_segment",)),
+        "DELETE": Access("segments", ("audiences.delete_segment",)),
+    }
 
     def get(self, request, segment_id):
         segment = Segment.objects.prefetch_related("conditions").filter(pk=_object_id(segment_id)).first()

@@ -35,6 +35,14 @@ class Member(models.Model):
     email_subscription = models.BooleanField(default=True)
     last_active_date = models.DateTimeField(null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    owner = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",
+        db_index=True,
+        help_text="key:<id> of the partner system that made it; empty: the gateway's shared audience.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -59,6 +67,14 @@ class Segment(models.Model):
         blank=True,
         default="",
         help_text="Condition numbers joined by AND, OR and parentheses, e.g. 1 OR (2 AND 3). Empty matches all.",
+    )
+    owner = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",
+        db_index=True,
+        help_text="key:<id> of the partner system that made it; empty: the gateway's shared audience.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -43,6 +43,23 @@ FINAL_STATES = frozenset(
 )
 
 
+# The scopes of a partner key (CONTRACT section 7); a new key has DEFAULT_SCOPES.
+SCOPES = ("send", "status", "audience:read", "audience:write", "segments", "templates", "config", "twoway")
+DEFAULT_SCOPES = ("send", "status")
+
+
+def default_scopes() -> list[str]:
+    return list(DEFAULT_SCOPES)
+
+
+def default_daily_quota_parts() -> int:
+    return settings.SMS_DEFAULT_DAILY_QUOTA_PARTS
+
+
+def default_allowed_countries() -> list[str]:
+    return list(settings.SMS_DEFAULT_ALLOWED_COUNTRIES)
+
+
 class ApiKey(models.Model):
     """A partner system's key. Only its hash is stored; the prefix finds the row."""
 
@@ -50,9 +67,22 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
     rate_limit_per_minute = models.PositiveIntegerField(default=0, help_text="0 takes the gateway default.")
-    daily_quota_parts = models.PositiveIntegerField(default=0, help_text="Message parts a day; 0 is unlimited.")
+    scopes = models.JSONField(
+        default=default_scopes, blank=True, help_text="What the key may do: " + ", ".join(SCOPES) + "."
+    )
+    daily_quota_parts = models.PositiveIntegerField(
+        default=default_daily_quota_parts, help_text="Message parts a day; 0 is unlimited."
+    )
     allowed_countries = models.JSONField(
-        default=list, blank=True, help_text='ISO 3166 region codes it may send to, e.g. ["US", "KE"]; empty: any.'
+        default=default_allowed_countries,
+        blank=True,
+        help_text='ISO 3166 region codes it may send to, e.g. ["US", "KE"]; empty: any.',
+    )
+    allowed_number_types = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Number types refused by default that this key may send to anyway "
+        '(phonenumbers names, e.g. ["PREMIUM_RATE", "SHARED_COST"]).',
     )
     quiet_hours_enabled = models.BooleanField(default=False)
     quiet_hours_start = models.TimeField(default=datetime.time(21, 0), help_text="Recipient's local time.")
@@ -148,6 +178,10 @@ class SmsMessage(models.Model):
     expanded_count = models.PositiveIntegerField(default=0)
     expansion_done = models.BooleanField(default=True)
     expansion_cursor = models.BigIntegerField(default=0)
+    expansion_attempts = models.PositiveIntegerField(default=0, help_text="Expansion tries that failed.")
+    expansion_error = models.CharField(
+        max_length=500, blank=True, default="", help_text="Why expansion was given up, when it was."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -299,6 +333,22 @@ class InboundSms(models.Model):
 
     def __str__(self):
         return f"{self.phone}: {self.text[:40]}"
+
+
+class AccessToken(models.Model):
+    """A Volt MX OAuth access token (GET /api/v1/oauth/accesstoken): a pair handed to a gateway
+    user who signed in with Basic; later calls send it in the AccessToken and AccessSecret headers.
+    Only the secret's hash is stored."""
+
+    token = models.CharField(max_length=64, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.token[:8]}… for {self.user_id}"
 
 
 class ThrottleBucket(models.Model):

@@ -127,7 +127,7 @@ REST_FRAMEWORK = {
         "messaging.api.authentication.ApiKeyAuthentication",
         "messaging.api.authentication.GatewayBasicAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["messaging.api.access.GatewayAccess"],
     "DEFAULT_PARSER_CLASSES": [
         "messaging.api.parsers.LenientJSONParser",
         "messaging.api.parsers.SafeXMLParser",
@@ -148,6 +148,12 @@ REST_FRAMEWORK = {
 SMS_MAX_BODY_BYTES = env.int("SMS_MAX_BODY_BYTES", default=1024 * 1024)
 SMS_MAX_MESSAGES = env.int("SMS_MAX_MESSAGES", default=1000)
 SMS_MAX_RECIPIENTS = env.int("SMS_MAX_RECIPIENTS", default=10000)
+# Safe defaults against SMS pumping for new API keys (each can be changed per key):
+# message parts a day (0: unlimited) and the destination countries (ISO codes; empty: any).
+SMS_DEFAULT_DAILY_QUOTA_PARTS = env.int("SMS_DEFAULT_DAILY_QUOTA_PARTS", default=10000)
+SMS_DEFAULT_ALLOWED_COUNTRIES = [
+    code.strip().upper() for code in env.str("SMS_DEFAULT_ALLOWED_COUNTRIES", default="").split(",") if code.strip()
+]
 SMS_MAX_XML_DEPTH = env.int("SMS_MAX_XML_DEPTH", default=32)
 SMS_DEFAULT_REGION = env.str("SMS_DEFAULT_REGION", default="US")
 API_KEY_DEFAULT_RATE_PER_MINUTE = env.int("API_KEY_DEFAULT_RATE_PER_MINUTE", default=600000)

@@ -14,3 +14,13 @@ def post_xml(client, body, url=SEND_URL, content_type="text/xml;charset=UTF-8", 
 
 def one_message(**message):
     return {"smsServiceRequest": {"messages": {"message": message}}}
+
+
+def grant(user, *permissions):
+    """Give a gateway user Django permissions by their dotted names ("app.codename")."""
+    from django.contrib.auth.models import Permission
+
+    for dotted in permissions:
+        app_label, codename = dotted.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return user

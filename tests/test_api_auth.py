@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from messaging.models import SmsRequest
 from messaging.services.api_keys import api_key_create, api_key_revoke
 from tests.factories import MemberFactory
-from tests.helpers import one_message, post_json, post_xml
+from tests.helpers import grant, one_message, post_json, post_xml
 
 UNAUTHORIZED_XML = b"<smsResponse><code>401</code><description>Unauthorized request</description></smsResponse>"
 
@@ -73,10 +73,17 @@ def test_a_revoked_key_is_refused(send_body):
 
 
 def test_basic_with_a_gateway_user_works(send_body):
-    user = get_user_model().objects.create_user("operator", password="s3cret-pass")
+    user = grant(get_user_model().objects.create_user("operator", password="s3cret-pass"), "messaging.add_smsrequest")
     response = post_json(APIClient(), send_body, HTTP_AUTHORIZATION=basic("operator", "s3cret-pass"))
     assert response.status_code == 200, response.content
     assert SmsRequest.objects.get().user == user
+
+
+def test_basic_with_a_gateway_user_without_the_send_permission_is_403(send_body):
+    get_user_model().objects.create_user("operator", password="s3cret-pass")
+    response = post_json(APIClient(), send_body, HTTP_AUTHORIZATION=basic("operator", "s3cret-pass"))
+    assert (response.status_code, response.json()) == (403, {"id": "", "message": "Forbidden"})
+    assert not SmsRequest.objects.exists()
 
 
 def test_basic_with_a_wrong_password_is_401(send_body):

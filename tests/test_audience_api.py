@@ -3,7 +3,16 @@ import json
 import pytest
 
 from audiences.models import AudienceAttribute, Member
+from messaging.models import SCOPES
+from messaging.services.api_keys import api_key_create
 from tests.factories import MemberFactory
+
+
+@pytest.fixture
+def api_key(db):
+    """A partner key with every scope: these tests are about the endpoints, not the scopes."""
+    return api_key_create(name="partner", scopes=list(SCOPES))
+
 
 pytestmark = pytest.mark.django_db
 

@@ -10,6 +10,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from messaging.api.provider_views import _vonage_provider
+from messaging.models import SCOPES
+from messaging.services.api_keys import api_key_create
+
+
+@pytest.fixture
+def api_key(db):
+    """A partner key with every scope: these tests are about the endpoints, not the scopes."""
+    return api_key_create(name="partner", scopes=list(SCOPES))
+
 
 ODD_IDS = ["%C2%B9", "%D9%A3", "%F0%9D%9F%99", "0" * 30, "-1"]
 METHODS = ("get", "put", "patch", "delete", "post")

@@ -6,8 +6,16 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from audiences.models import Member
-from messaging.models import InboundSms, Recipient
+from messaging.models import SCOPES, InboundSms, Recipient
+from messaging.services.api_keys import api_key_create
 from tests.factories import MemberFactory, RecipientFactory
+
+
+@pytest.fixture
+def api_key(db):
+    """A partner key with every scope: these tests are about the endpoints, not the scopes."""
+    return api_key_create(name="partner", scopes=list(SCOPES))
+
 
 URL = "/api/v1/messages/sms/inbound/default"
 pytestmark = pytest.mark.django_db

@@ -10,6 +10,7 @@ from messaging.backends.locmem import LocmemBackend
 from messaging.backends.twilio import TwilioBackend
 from messaging.models import Provider
 from messaging.services import providers
+from tests.helpers import grant
 
 URL = "/api/v1/smsconfig"
 
@@ -33,6 +34,7 @@ TWILIO = {
 def staff(db, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
     user = get_user_model().objects.create_user("ops", password="ops-password", is_staff=True)
+    grant(user, "messaging.view_provider", "messaging.add_provider", "messaging.change_provider")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"ops:ops-password").decode())
     api.user = user

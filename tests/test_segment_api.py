@@ -3,10 +3,18 @@ import json
 import pytest
 
 from audiences.models import AudienceAttribute, Segment
-from messaging.models import Recipient, SmsMessage
+from messaging.models import SCOPES, Recipient, SmsMessage
+from messaging.services.api_keys import api_key_create
 from messaging.services.expansion import message_expand
 from tests.factories import MemberFactory
 from tests.helpers import one_message, post_json
+
+
+@pytest.fixture
+def api_key(db):
+    """A partner key with every scope: these tests are about the endpoints, not the scopes."""
+    return api_key_create(name="partner", scopes=list(SCOPES))
+
 
 pytestmark = pytest.mark.django_db
 

@@ -63,7 +63,11 @@ def test_a_staff_user_sees_every_request(db, settings):
     from django.contrib.auth import get_user_model
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    get_user_model().objects.create_user("ops", password="pw-ops-123", is_staff=True)
+    from tests.helpers import grant
+
+    grant(
+        get_user_model().objects.create_user("ops", password="pw-ops-123", is_staff=True), "messaging.view_smsrequest"
+    )
     other = SmsRequestFactory(client="key:99999")
     recipients_of(other, ["delivered"])
     staff = APIClient()

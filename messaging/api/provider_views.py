@@ -11,7 +11,6 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from twilio.request_validator import RequestValidator
@@ -21,6 +20,7 @@ from messaging.backends import Receipt
 from messaging.models import Provider, ProviderKind
 from messaging.services import inbound, providers, receipts, status
 
+from .access import Access
 from .authentication import caller_client
 from .errors import ContractError, contract_body, invalid_format
 
@@ -31,13 +31,6 @@ TWILIO_FAILED = {"undelivered", "failed", "busy", "no-answer", "canceled"}
 VONAGE_DELIVERED = {"delivered"}
 VONAGE_FAILED = {"failed", "rejected", "expired"}
 VONAGE_SIGNATURE_AGE_SECONDS = 300
-
-
-class IsGatewayStaff(BasePermission):
-    """Provider credentials are the gateway operators' business, not a partner system's."""
-
-    def has_permission(self, request, view):
-        return bool(request.user and getattr(request.user, "is_staff", False))
 
 
 def _unwrap(tree):
@@ -59,7 +52,10 @@ def _fields(request) -> dict:
 class SmsConfigApi(APIView):
     """GET/POST /api/v1/smsconfig (CONTRACT section 8)."""
 
-    permission_classes = [IsGatewayStaff]
+    access = {
+        "GET": Access("config", ("messaging.view_provider",)),
+        "POST": Access("config", ("messaging.add_provider", "messaging.change_provider")),
+    }
 
     def get(self, request):
         return Response({"providers": providers.provider_config_list()})
@@ -75,6 +71,8 @@ class SmsConfigApi(APIView):
 class SmsStatusApi(APIView):
     """POST /api/v1/status/sms: Volt MX "Fetch SMS Status" over the caller's own requests."""
 
+    access = {"POST": Access("status", ("messaging.view_smsrequest",))}
+
     def post(self, request):
         fields = _fields(request)
         try:
@@ -86,6 +84,8 @@ class SmsStatusApi(APIView):
 
 class InboundSmsApi(APIView):
     """POST /api/v1/messages/sms/inbound/default: an SMS a member sent to the gateway."""
+
+    access = {"POST": Access("twoway", ("messaging.add_inboundsms",))}
 
     def post(self, request):
         fields = _fields(request)

@@ -18,6 +18,7 @@ from messaging.models import RequestFormat
 from messaging.services import cancel
 from messaging.services.requests import body_digest, sms_request_find_replay, sms_request_submit
 
+from .access import Access
 from .authentication import PartnerSystem, caller_client
 from .errors import REQUEST_QUEUED, SERVER_FAILURE, RequestTooLarge, contract_body, translate_exception
 from .middleware import API_PREFIXES, contract_response
@@ -42,6 +43,8 @@ def idempotency_key_of(request) -> str | None:
 
 class SmsSendApi(APIView):
     """POST /api/v1/message/sms: accept a send request, store it whole, queue it."""
+
+    access = {"POST": Access("send", ("messaging.add_smsrequest",))}
 
     def post(self, request):
         body_hash = body_digest(request_body(request))
@@ -87,12 +90,16 @@ def _own_request(request, request_id: str):
 class SmsRequestDetailApi(APIView):
     """GET /api/v1/message/sms/{id}: one request's state."""
 
+    access = {"GET": Access("status", ("messaging.view_smsrequest",))}
+
     def get(self, request, request_id):
         return Response(selectors.sms_request_summary(sms_request=_own_request(request, request_id)))
 
 
 class SmsRequestCancelApi(APIView):
     """DELETE /api/v1/messages/sms/{id}: cancel what is not yet sent."""
+
+    access = {"DELETE": Access("send", ("messaging.cancel_recipient",))}
 
     def delete(self, request, request_id):
         sms_request = _own_request(request, request_id)

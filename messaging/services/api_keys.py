@@ -13,12 +13,14 @@ def _hash(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def api_key_create(*, name: str, rate_limit_per_minute: int = 0) -> tuple[ApiKey, str]:
-    """Create a key; the clear key is returned this once and never stored."""
+def api_key_create(*, name: str, rate_limit_per_minute: int = 0, **options) -> tuple[ApiKey, str]:
+    """Create a key; the clear key is returned this once and never stored. `options` are other
+    fields of the key (scopes, daily_quota_parts, allowed_countries, ...); what is not given takes
+    the gateway's defaults (a new key has the send and status scopes)."""
     prefix = secrets.token_hex(6)
     raw_key = f"{prefix}.{secrets.token_urlsafe(32)}"
     api_key = ApiKey.objects.create(
-        name=name, prefix=prefix, key_hash=_hash(raw_key), rate_limit_per_minute=rate_limit_per_minute
+        name=name, prefix=prefix, key_hash=_hash(raw_key), rate_limit_per_minute=rate_limit_per_minute, **options
     )
     return api_key, raw_key
 
