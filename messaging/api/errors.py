@@ -21,6 +21,7 @@ UNAUTHORIZED = "Unauthorized request"
 SERVER_FAILURE = "Server failure to process request"
 IDEMPOTENCY_CONFLICT = "Idempotency-Key reused with a different request"
 REQUEST_QUEUED = "Request Queued. "
+INVALID_ATTRIBUTES = "The request contains invalid attributes"
 RETRY_AFTER_SECONDS = "5"
 
 
@@ -57,6 +58,17 @@ class Problem:
 
 def invalid_format(problems):
     return ContractError(INVALID_FORMAT.format(problems=", ".join(str(p) for p in problems)))
+
+
+def invalid_attributes(keys) -> ContractError:
+    """The Volt MX family's 400 for body keys an endpoint does not know: no key is dropped silently."""
+    return ContractError(f"{INVALID_ATTRIBUTES}: {', '.join(str(key) for key in dict.fromkeys(keys))}")
+
+
+def refuse_unknown_keys(fields: dict, known) -> None:
+    unknown = [key for key in fields if key not in known]
+    if unknown:
+        raise invalid_attributes(unknown)
 
 
 def contract_body(message, request_id=""):

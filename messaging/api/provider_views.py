@@ -22,7 +22,7 @@ from messaging.services import inbound, providers, receipts, status
 
 from .access import Access
 from .authentication import caller_client
-from .errors import ContractError, contract_body, invalid_format
+from .errors import ContractError, contract_body, invalid_format, refuse_unknown_keys
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ TWILIO_FAILED = {"undelivered", "failed", "busy", "no-answer", "canceled"}
 VONAGE_DELIVERED = {"delivered"}
 VONAGE_FAILED = {"failed", "rejected", "expired"}
 VONAGE_SIGNATURE_AGE_SECONDS = 300
+INBOUND_KEYS = frozenset({"phoneNumber", "smsText", "senderMessageId", "smsSentTo"})
 
 
 def _unwrap(tree):
@@ -89,6 +90,7 @@ class InboundSmsApi(APIView):
 
     def post(self, request):
         fields = _fields(request)
+        refuse_unknown_keys(fields, INBOUND_KEYS)
         problems = []
         phone = inbound.phone_e164(str(fields.get("phoneNumber") or ""))
         if phone is None:
