@@ -1,41 +1,69 @@
-"""Throughput and latency of POST /api/v1/message/sms under gunicorn on PostgreSQL, beside a bare
-DRF endpoint that parses the same body and answers a constant, measured in the same run.
+"""The send API under the production gunicorn command, driven by wrk, beside what it is measured
+against, all in one run on PostgreSQL and Redis:
 
-Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench, created and
-migrated if missing), CELERY_BROKER_URL (default redis://127.0.0.1:6379/9) and CACHE_URL
-(default redis://127.0.0.1:6379/10) as production would have them; BENCH_SECONDS per endpoint
-(default 15), BENCH_CLIENTS client processes (default 4), BENCH_WORKERS gunicorn workers
-(default 2 x cores), BENCH_THREADS threads per worker (default 4).
+- the gateway, POST /api/v1/message/sms: one-recipient JSON, one-recipient XML, 100-recipient JSON;
+- (a) a bare DRF endpoint that parses the body and answers a constant;
+- (b) DRF with the API key lookup and one INSERT;
+- (c) the durable floor: a plain Django view (raw SQL) that stores a request, a message and a
+  recipient row in one statement;
+- (d) Kannel's `sendsms` (bearerbox with its file store, smsbox, fakesmsc on loopback ports).
+
+(a)-(c) come from bench/comparators.py through bench/comparator_settings.py, served by the same
+gunicorn command as the gateway: the one README's production section gives, bound to loopback.
+Every run is wrk at the same connections; printed: requests and recipients per second, p50 and
+p99 latency, non-2xx answers and socket errors, and the rows each stored endpoint left in the
+database (counted, not taken from wrk). Ratios: one-recipient JSON to the floor (target 0.7x, and
+p99 under 50 ms), 100-recipient recipients per second to Kannel's SMS per second (target 2x). Exits
+1 when a target is missed, a request failed or an answer has no rows behind it, saying why.
+
+wrk, kannel and kannel-extras (Debian) are installed with apt-get when missing.
+
+Environment: BENCH_API_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench_api; its
+name must contain "bench", since its request tables are emptied; created and migrated if missing),
+BENCH_API_REDIS (default redis://127.0.0.1:6379, db 9 for the broker and 10 for the cache),
+BENCH_SECONDS per run (default 15), BENCH_WARMUP_SECONDS (default 3), BENCH_CONNECTIONS (default 16),
+BENCH_WRK_THREADS (default 2).
 """
 
-import http.client
 import json
-import multiprocessing
+import math
 import os
+import re
+import shlex
+import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DATABASE_URL = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/sms_bench"
-BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/9"
-CACHE_URL = os.environ.get("CACHE_URL") or "redis://127.0.0.1:6379/10"
+DATABASE_URL = os.environ.get("BENCH_API_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/sms_bench_api"
+REDIS = (os.environ.get("BENCH_API_REDIS") or "redis://127.0.0.1:6379").rstrip("/")
+BROKER_URL = f"{REDIS}/9"
+CACHE_URL = f"{REDIS}/10"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
-WARMUP_SECONDS = 2.0
-CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
-THREADS = int(os.environ.get("BENCH_THREADS", "4"))
-SEND_PATH = "/api/v1/message/sms"
-VAR_DIR = tempfile.mkdtemp(prefix="bench-api-")
+WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "2"))
+SEND_PATH = "/api/v1/message/sms?checkUserExistence=false"
+PHONES = [f"+1415555{n:04d}" for n in range(100, 200)]
+CONTENT = "Your bench code is 123456"
+KANNEL_PACKAGES = {"wrk": "wrk", "bearerbox": "kannel", "smsbox": "kannel"}
+FAKESMSC = "/usr/lib/kannel/test/fakesmsc"
 
+TARGET_FLOOR_RATIO = 0.7
+TARGET_P99_MS = 50.0
+TARGET_KANNEL_RATIO = 2.0
+
+VAR_DIR = tempfile.mkdtemp(prefix="bench-api-")
 SERVER_ENV = {
     **os.environ,
     "DATABASE_URL": DATABASE_URL,
@@ -47,26 +75,66 @@ SERVER_ENV = {
     "ALLOWED_HOSTS": "127.0.0.1",
 }
 
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [==[{body}]==]
+{headers}
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_RESULT {{"requests": %d, "duration_us": %d, "connect": %d, "read": %d, "write": %d, "status": %d, '
+    .. '"timeout": %d, "p50_us": %d, "p99_us": %d, "max_us": %d}}\\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
 
-def ensure_database():
-    """Create the bench database if it is missing (PostgreSQL only), then migrate it."""
+
+# ---------------------------------------------------------------------------------------------
+# Tools, database, servers
+
+
+def ensure_tools() -> None:
+    """wrk and Kannel from Debian, installed when missing."""
+    missing = sorted({pkg for tool, pkg in KANNEL_PACKAGES.items() if shutil.which(tool) is None})
+    if not os.path.exists(FAKESMSC):
+        missing.append("kannel-extras")
+    if not missing:
+        return
+    print(f"installing {' '.join(missing)} with apt-get", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+
+
+def ensure_database() -> None:
+    """Create the bench database when missing, migrate it, and empty its request tables, so that
+    every run starts from the same empty tables and its row counts are its own."""
     url = urlsplit(DATABASE_URL)
-    if url.scheme.startswith("postgres"):
-        import psycopg
+    name = url.path.lstrip("/")
+    if not url.scheme.startswith("postgres"):
+        sys.exit("bench_api needs PostgreSQL: set BENCH_API_DATABASE_URL=postgres://...")
+    if "bench" not in name:
+        sys.exit(f"refusing to empty the tables of {name!r}: use a database whose name contains 'bench'")
+    import psycopg
 
-        name = url.path.lstrip("/")
-        admin_url = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-                admin.execute(f'CREATE DATABASE "{name}"')
+    admin_url = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            admin.execute(f'CREATE DATABASE "{name}"')
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=SERVER_ENV, check=True
     )
+    with psycopg.connect(DATABASE_URL.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(
+            "TRUNCATE messaging_recipientevent, messaging_recipient, messaging_smsmessage, messaging_smsrequest "
+            "RESTART IDENTITY CASCADE"
+        )
+        conn.execute("VACUUM ANALYZE messaging_recipient")
 
 
-def prepare_data():
-    """One reachable member and an API key with no practical rate limit. The requests of earlier runs
-    stay: other benches share this database, and the send path does not depend on them."""
+def prepare_key() -> str:
+    """An API key with no practical rate limit (the limiter is still called on every request)."""
     os.environ.update({k: SERVER_ENV[k] for k in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "SMSGW_VAR_DIR")})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsgateway.settings")
     import django
@@ -74,188 +142,383 @@ def prepare_data():
     django.setup()
     from django.db import connection
 
-    from audiences.models import Member
     from messaging.models import ApiKey
     from messaging.services.api_keys import api_key_create
 
-    member, _ = Member.objects.get_or_create(
-        mobile="+14155550100", defaults={"first_name": "Bench", "last_name": "Mark", "country": "United States"}
-    )
-    Member.objects.filter(pk=member.pk).update(active=True, sms_subscription=True)
-    ApiKey.objects.filter(name="bench", requests__isnull=True).delete()  # keys of runs that stored nothing
+    ApiKey.objects.filter(name="bench").delete()
     _, raw_key = api_key_create(name="bench", rate_limit_per_minute=1_000_000_000)
-    body = json.dumps(
-        {
-            "smsServiceRequest": {
-                "messages": {
-                    "message": {
-                        "priorityService": "false",
-                        "recipients": {"recipient": {"id": str(member.id)}},
-                        "content": "Your bench code is 123456",
-                    }
-                }
-            }
-        }
-    ).encode()
     connection.close()
-    return raw_key, body
+    return raw_key
 
 
-def free_port():
+def row_counts() -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        return {
+            table: conn.execute(f"SELECT COUNT(*) FROM messaging_{table}").fetchone()[0]  # noqa: S608
+            for table in ("smsrequest", "smsmessage", "recipient")
+        }
+
+
+def production_gunicorn() -> list[str]:
+    """The gunicorn command of README's production section, as its words."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Running in production", 1)[1].split("\n## ", 1)[0]
+    line = next(line.strip() for line in section.splitlines() if line.strip().startswith("gunicorn "))
+    return shlex.split(line.split("#", 1)[0])
+
+
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def start_gunicorn(settings_module):
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "smsgateway.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(THREADS),
-        "--keep-alive",
-        "30",
-        "--log-level",
-        "warning",
-    ]
-    env = {**SERVER_ENV, "DJANGO_SETTINGS_MODULE": settings_module}
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
+def wait_port(port: int, process: subprocess.Popen, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}")
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited with {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return server, port
+                return
         except OSError:
             time.sleep(0.2)
-    stop(server)
-    raise SystemExit("gunicorn did not start within 30 s")
+    raise SystemExit(f"{what} did not listen on {port} within {seconds:.0f} s")
 
 
-def stop(server):
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-
-
-def client_loop(port, headers, body, start_at, stop_at, results):
-    """One client: keep-alive POSTs until stop_at; latencies of accepted answers after start_at."""
-    latencies, errors = [], 0
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    while True:
-        began = time.monotonic()
-        if began >= stop_at:
-            break
-        try:
-            connection.request("POST", SEND_PATH, body=body, headers=headers)
-            response = connection.getresponse()
-            answer = response.read()
-            ok = response.status == 200 and b"Request Queued. " in answer
-        except (OSError, http.client.HTTPException):
-            connection.close()
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            ok = False
-        ended = time.monotonic()
-        if began >= start_at:
-            if ok:
-                latencies.append(ended - began)
-            else:
-                errors += 1
-    connection.close()
-    results.put((latencies, errors))
-
-
-def measure(port, headers, body):
-    # Warm up every gunicorn worker (imports, first connection to the database) before timing.
-    start_at = time.monotonic() + WARMUP_SECONDS
-    stop_at = start_at + SECONDS
-    results = multiprocessing.Queue()
-    clients = [
-        multiprocessing.Process(target=client_loop, args=(port, headers, body, start_at, stop_at, results))
-        for _ in range(CLIENTS)
-    ]
-    for client in clients:
-        client.start()
-    gathered = [results.get(timeout=SECONDS + WARMUP_SECONDS + 60) for _ in clients]
-    for client in clients:
-        client.join(timeout=10)
-    latencies = sorted(latency for part, _ in gathered for latency in part)
-    errors = sum(count for _, count in gathered)
-    if not latencies:
-        return {
-            "accepted": 0,
-            "per_second": 0.0,
-            "median_ms": float("nan"),
-            "mean_ms": float("nan"),
-            "p99_ms": float("nan"),
-            "errors": errors,
-        }
-    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-    return {
-        "accepted": len(latencies),
-        "per_second": len(latencies) / SECONDS,
-        "median_ms": statistics.median(latencies) * 1000,
-        "mean_ms": statistics.fmean(latencies) * 1000,
-        "p99_ms": p99 * 1000,
-        "errors": errors,
-    }
-
-
-def run_endpoint(settings_module, headers, body):
-    server, port = start_gunicorn(settings_module)
+def start_gunicorn(words: list[str], settings_module: str, log) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    args = list(words[1:])
+    if "--bind" in args:
+        args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
+    else:
+        args += ["--bind", f"127.0.0.1:{port}"]
+    command = [sys.executable, "-m", "gunicorn", *args]
+    env = {**SERVER_ENV, "DJANGO_SETTINGS_MODULE": settings_module}
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
     try:
-        return measure(port, headers, body)
-    finally:
+        wait_port(port, server, "gunicorn")
+    except SystemExit:
         stop(server)
+        raise
+    return server, port
 
 
-def purge_broker():
-    """Drop the wake-ups the send API published: no worker ran to take them."""
-    if BROKER_URL.startswith("redis://"):
-        import redis
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
-        redis.Redis.from_url(BROKER_URL).delete("default", "priority")
+
+class Kannel:
+    """bearerbox with its file store, smsbox and fakesmsc, on loopback ports, config in a temp dir."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-kannel-"))
+        self.admin, self.box, self.smsc, self.sendsms = (free_port() for _ in range(4))
+        conf = self.dir / "kannel.conf"
+        conf.write_text(
+            f"""group = core
+admin-port = {self.admin}
+admin-password = bench
+status-password = bench
+admin-allow-ip = "127.0.0.1"
+smsbox-port = {self.box}
+box-allow-ip = "127.0.0.1"
+log-file = "{self.dir}/bearerbox.log"
+log-level = 2
+store-type = file
+store-location = "{self.dir}/kannel.store"
+store-dump-freq = 5
+
+group = smsc
+smsc = fake
+smsc-id = fake
+port = {self.smsc}
+connect-allow-ip = "127.0.0.1"
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = {self.box}
+sendsms-port = {self.sendsms}
+log-file = "{self.dir}/smsbox.log"
+log-level = 2
+
+group = sendsms-user
+username = bench
+password = bench
+
+group = sms-service
+keyword = default
+text = "No service"
+"""
+        )
+        self.log = open(self.dir / "console.log", "ab")  # noqa: SIM115
+        self.processes = []
+        self._spawn(["bearerbox", "-v", "2", str(conf)])
+        wait_port(self.admin, self.processes[-1], "bearerbox")
+        self._spawn(["smsbox", "-v", "2", str(conf)])
+        wait_port(self.sendsms, self.processes[-1], "smsbox")
+        # -m 0: fakesmsc sends no messages of its own, only takes what bearerbox hands it.
+        self._spawn([FAKESMSC, "-H", "127.0.0.1", "-r", str(self.smsc), "-m", "0", "-v", "2"], stdin=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while "(online" not in self.status():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"fakesmsc did not connect to bearerbox; see {self.dir}")
+            time.sleep(0.2)
+
+    def _spawn(self, command, stdin=subprocess.DEVNULL):
+        self.processes.append(
+            subprocess.Popen(
+                command, cwd=self.dir, stdin=stdin, stdout=self.log, stderr=self.log, start_new_session=True
+            )
+        )
+
+    def status(self) -> str:
+        url = f"http://127.0.0.1:{self.admin}/status.txt?password=bench"
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310
+            return answer.read().decode()
+
+    def sms_counts(self) -> tuple[int, int, int]:
+        """SMS sent (handed to the SMSC), queued, and held in the store, from bearerbox's status."""
+        text = self.status()
+        sent = re.search(r"SMS: received \d+ \(\d+ queued\), sent (\d+) \((\d+) queued\), store size (-?\d+)", text)
+        return (int(sent.group(1)), int(sent.group(2)), int(sent.group(3))) if sent else (0, 0, 0)
+
+    def sent(self) -> dict[str, int]:
+        """SMS handed to fakesmsc, once bearerbox's queue has drained (up to 30 s)."""
+        deadline = time.monotonic() + 30
+        sent, queued, _ = self.sms_counts()
+        while queued and time.monotonic() < deadline:
+            time.sleep(0.2)
+            sent, queued, _ = self.sms_counts()
+        return {"recipient": sent}
+
+    def url(self) -> str:
+        query = urlencode({"username": "bench", "password": "bench", "from": "12345", "to": PHONES[0], "text": CONTENT})
+        return f"http://127.0.0.1:{self.sendsms}/cgi-bin/sendsms?{query}"
+
+    def stop(self):
+        for process in reversed(self.processes):
+            stop(process)
+        self.log.close()
 
 
-def main():
-    ensure_database()
-    raw_key, body = prepare_data()
-    json_headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
+# ---------------------------------------------------------------------------------------------
+# Bodies and wrk
+
+
+def json_body(count: int) -> bytes:
+    recipients = [{"mobile": phone} for phone in PHONES[:count]]
+    message = {
+        "priorityService": "false",
+        "content": CONTENT,
+        "recipients": {"recipient": recipients[0] if count == 1 else recipients},
+    }
+    return json.dumps({"smsServiceRequest": {"messages": {"message": message}}}).encode()
+
+
+def xml_body(count: int) -> bytes:
+    recipients = "".join(f'<recipient mobile="{phone}"/>' for phone in PHONES[:count])
+    return (
+        "<smsServiceRequest><messages><message><priorityService>false</priorityService>"
+        f"<recipients>{recipients}</recipients><content>{CONTENT}</content>"
+        "</message></messages></smsServiceRequest>"
+    ).encode()
+
+
+def smoke(url: str, method: str, body: bytes | None, headers: dict) -> None:
+    """One request before the run: the endpoint answers 2xx, or the bench stops saying what it said."""
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            answer.read()
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"{method} {url} answered {error.code}: {error.read()[:300]!r}") from None
+
+
+def wrk(url: str, body: bytes | None, headers: dict, seconds: float, script_dir: Path) -> dict:
+    lines = "\n".join(f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items())
+    script = script_dir / f"wrk-{time.monotonic_ns()}.lua"
+    if body is None:
+        script.write_text(WRK_SCRIPT.replace('wrk.method = "POST"\nwrk.body = [==[{body}]==]\n', "").format(headers=""))
+    else:
+        script.write_text(WRK_SCRIPT.format(body=body.decode(), headers=lines))
+    command = ["wrk", "-t", str(WRK_THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds:g}s", "--timeout", "10s"]
+    result = subprocess.run([*command, "-s", str(script), url], capture_output=True, text=True, check=False)
+    found = re.search(r"^WRK_RESULT (.*)$", result.stdout, re.MULTILINE)
+    if result.returncode != 0 or found is None:
+        raise SystemExit(f"wrk failed ({result.returncode}): {result.stdout[-500:]} {result.stderr[-500:]}")
+    row = json.loads(found.group(1))
+    seconds_run = row["duration_us"] / 1e6
+    row["ok"] = row["requests"] - row["status"]
+    row["per_second"] = row["ok"] / seconds_run
+    row["socket_errors"] = row["connect"] + row["read"] + row["write"] + row["timeout"]
+    if not row["requests"]:
+        row["p50_us"] = row["p99_us"] = math.nan
+    return row
+
+
+def run(name, url, body, headers, recipients, script_dir, counted=None) -> dict:
+    """Warm-up (not counted), then the measured wrk run; rows stored during it counted when asked."""
+    smoke(url, "POST" if body is not None else "GET", body, headers)
+    if WARMUP_SECONDS:
+        wrk(url, body, headers, WARMUP_SECONDS, script_dir)
+    before = counted() if counted else None
+    row = wrk(url, body, headers, SECONDS, script_dir)
+    row.update(name=name, recipients=recipients, recipients_per_second=row["per_second"] * recipients)
+    if counted:
+        time.sleep(0.5)  # the answers in flight when wrk stopped
+        after = counted()
+        row["stored"] = {key: after[key] - before[key] for key in after}
     print(
-        f"one-recipient JSON requests, {len(body)} bytes; gunicorn gthread {WORKERS} workers x {THREADS} threads; "
-        f"{CLIENTS} client processes; {SECONDS:.0f} s each after {WARMUP_SECONDS:.0f} s warm-up; "
-        f"{os.cpu_count()} cores; database {urlsplit(DATABASE_URL).scheme}",
+        f"  {name}: {row['per_second']:,.0f}/s, p99 {row['p99_us'] / 1000:.1f} ms, "
+        f"{row['status']} non-2xx, {row['socket_errors']} socket errors (load average {os.getloadavg()[0]:.1f})",
         flush=True,
     )
-    send = run_endpoint("smsgateway.settings", {**json_headers, "X-VoltMX-App-API-Key": raw_key}, body)
-    bare = run_endpoint("bench.bare_settings", json_headers, body)
+    return row
+
+
+def purge_broker() -> None:
+    """Drop the wake-ups the send API published: no worker ran to take them."""
+    import redis
+
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    redis.Redis.from_url(CACHE_URL).flushdb()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    ensure_tools()
+    ensure_database()
+    purge_broker()
+    raw_key = prepare_key()
+    words = production_gunicorn()
+    script_dir = Path(VAR_DIR)
+    log = open(script_dir / "gunicorn.log", "ab")  # noqa: SIM115
+    load_before = os.getloadavg()
+    print(
+        f"wrk {WRK_THREADS} threads, {CONNECTIONS} connections, {SECONDS:g} s a run after {WARMUP_SECONDS:g} s "
+        f"warm-up; {os.cpu_count()} cores; load average before {' '.join(f'{x:.1f}' for x in load_before)}\n"
+        f"server: {' '.join(words)} (bound to loopback); PostgreSQL {urlsplit(DATABASE_URL).path.lstrip('/')}, "
+        f"Redis {BROKER_URL} (broker), {CACHE_URL} (cache)",
+        flush=True,
+    )
+    key_header = {"X-VoltMX-App-API-Key": raw_key}
+    as_json = {"Content-Type": "application/json"}
+    as_xml = {"Content-Type": "application/xml"}
+    body1, body100, xml1 = json_body(1), json_body(100), xml_body(1)
+    rows = []
+
+    server, port = start_gunicorn(words, "smsgateway.settings", log)
+    try:
+        url = f"http://127.0.0.1:{port}{SEND_PATH}"
+        rows.append(run("gateway JSON, 1 recipient", url, body1, {**as_json, **key_header}, 1, script_dir, row_counts))
+        rows.append(run("gateway XML, 1 recipient", url, xml1, {**as_xml, **key_header}, 1, script_dir, row_counts))
+        rows.append(
+            run("gateway JSON, 100 recipients", url, body100, {**as_json, **key_header}, 100, script_dir, row_counts)
+        )
+    finally:
+        stop(server)
     purge_broker()
 
-    print(
-        f"{'endpoint':<34}{'accepted/s':>12}{'median ms':>11}{'mean ms':>9}{'p99 ms':>9}{'accepted':>10}{'errors':>8}"
-    )
-    for name, row in (("POST /api/v1/message/sms (stored)", send), ("bare DRF parse, constant answer", bare)):
-        print(
-            f"{name:<34}{row['per_second']:>12.0f}{row['median_ms']:>11.1f}{row['mean_ms']:>9.1f}{row['p99_ms']:>9.1f}"
-            f"{row['accepted']:>10}{row['errors']:>8}"
+    server, port = start_gunicorn(words, "bench.comparator_settings", log)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        rows.append(run("(a) bare DRF, constant answer", f"{base}/bare", body1, as_json, 1, script_dir))
+        rows.append(
+            run("(b) DRF, key lookup + 1 INSERT", f"{base}/key-insert", body1, {**as_json, **key_header}, 1, script_dir)
         )
-    ratio = send["per_second"] / bare["per_second"] if bare["per_second"] else float("nan")
-    print(f"ratio send/bare: {ratio:.2f}")
-    return 0 if send["accepted"] and bare["accepted"] else 1
+        rows.append(run("(c) durable floor, 1 statement", f"{base}/floor", body1, as_json, 1, script_dir, row_counts))
+    finally:
+        stop(server)
+    log.close()
+
+    kannel = Kannel()
+    try:
+        rows.append(run("(d) Kannel sendsms, file store", kannel.url(), None, {}, 1, script_dir, kannel.sent))
+    finally:
+        kannel.stop()
+
+    return report(rows, load_before)
+
+
+def report(rows: list[dict], load_before) -> int:
+    by_name = {row["name"]: row for row in rows}
+    print(
+        f"\n{'endpoint':<34}{'requests/s':>11}{'recipients/s':>13}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'answered':>10}{'non-2xx':>8}{'socket':>7}  rows stored (requests/messages/recipients)"
+    )
+    failures = []
+    for row in rows:
+        stored = row.get("stored")
+        stored_text = ""
+        if stored and "smsrequest" in stored:
+            stored_text = f"{stored['smsrequest']}/{stored['smsmessage']}/{stored['recipient']}"
+        elif stored:
+            stored_text = f"bearerbox handed {stored['recipient']} SMS to fakesmsc"
+        print(
+            f"{row['name']:<34}{row['per_second']:>11,.0f}{row['recipients_per_second']:>13,.0f}"
+            f"{row['p50_us'] / 1000:>8.1f}{row['p99_us'] / 1000:>8.1f}{row['ok']:>10}{row['status']:>8}"
+            f"{row['socket_errors']:>7}  {stored_text}"
+        )
+        if row["status"]:
+            failures.append(f"{row['name']}: {row['status']} answers were not 2xx")
+        if row["socket_errors"]:
+            failures.append(
+                f"{row['name']}: socket errors (connect {row['connect']}, read {row['read']}, "
+                f"write {row['write']}, timeout {row['timeout']})"
+            )
+        if row["ok"] == 0:
+            failures.append(f"{row['name']}: no request answered")
+        # Every 2xx must have its rows; wrk stops with up to one request per connection in flight.
+        if stored and not row["ok"] * row["recipients"] <= stored["recipient"]:
+            failures.append(f"{row['name']}: {row['ok']} requests answered but {stored['recipient']} recipient rows")
+
+    gateway = by_name["gateway JSON, 1 recipient"]
+    floor = by_name["(c) durable floor, 1 statement"]
+    hundred = by_name["gateway JSON, 100 recipients"]
+    kannel = by_name["(d) Kannel sendsms, file store"]
+    bare = by_name["(a) bare DRF, constant answer"]
+    floor_ratio = gateway["per_second"] / floor["per_second"] if floor["per_second"] else math.nan
+    kannel_ratio = hundred["recipients_per_second"] / kannel["per_second"] if kannel["per_second"] else math.nan
+    bare_ratio = gateway["per_second"] / bare["per_second"] if bare["per_second"] else math.nan
+    p99 = gateway["p99_us"] / 1000
+    print()
+    print(f"gateway 1-recipient JSON / bare DRF:          {bare_ratio:.2f}x")
+    print(
+        f"gateway 1-recipient JSON / durable floor:     {floor_ratio:.2f}x (target {TARGET_FLOOR_RATIO}x), "
+        f"p99 {p99:.1f} ms (target under {TARGET_P99_MS:.0f} ms)"
+    )
+    print(f"gateway 100-recipient recipients/s / Kannel SMS/s: {kannel_ratio:.2f}x (target {TARGET_KANNEL_RATIO:.0f}x)")
+    load_after = os.getloadavg()
+    print(
+        f"load average before {' '.join(f'{x:.1f}' for x in load_before)}, "
+        f"after {' '.join(f'{x:.1f}' for x in load_after)} on {os.cpu_count()} cores"
+    )
+    if not floor_ratio >= TARGET_FLOOR_RATIO:
+        failures.append(f"1-recipient JSON at {floor_ratio:.2f}x the durable floor, short of {TARGET_FLOOR_RATIO}x")
+    if not p99 < TARGET_P99_MS:
+        failures.append(f"1-recipient JSON p99 {p99:.1f} ms, not under {TARGET_P99_MS:.0f} ms")
+    if not kannel_ratio >= TARGET_KANNEL_RATIO:
+        failures.append(
+            f"100-recipient JSON at {kannel_ratio:.2f}x Kannel's SMS per second, short of {TARGET_KANNEL_RATIO:.0f}x"
+        )
+    for failure in failures:
+        print(f"MISSED: {failure}")
+    print("targets: all met" if not failures else f"targets: {len(failures)} missed")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
