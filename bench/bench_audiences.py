@@ -264,7 +264,10 @@ def main() -> int:
     with connection.cursor() as cursor:  # leave the members for a rerun's comparison, not 2M recipients
         cursor.execute("TRUNCATE messaging_recipientevent, messaging_recipient RESTART IDENTITY CASCADE")
     SmsRequest.objects.filter(pk=request_id).delete()
-    return 0
+    missed = [name for name, ok in verdicts.items() if not ok]
+    if missed:
+        print(f"MISSED: {', '.join(missed)}")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

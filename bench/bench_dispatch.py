@@ -15,6 +15,7 @@ created and migrated if missing), BENCH_DISPATCH_N (default 20000), BENCH_SMPP_W
 """
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -276,7 +277,9 @@ def main() -> int:
         print(f"{label:28} {rate:12,.0f} {N / delivered:12,.0f} {rate / ceiling:10.0%}")
         if missing:
             failures.append(f"{label}: {missing} rows not delivered")
-        if not label.startswith("bare") and (rate < 1000 or rate < ceiling / 2):
+        if math.isnan(rate) or math.isnan(N / delivered):
+            failures.append(f"{label}: did not finish within {TIMEOUT} s (no rate)")
+        elif not label.startswith("bare") and not (rate >= 1000 and rate >= ceiling / 2):
             failures.append(f"{label}: {rate:,.0f}/s is short of 1,000/s or half the ceiling")
     print(f"SMSC: {stats['taken']} submit_sm taken, {stats['duplicates']} duplicates, {stats['binds']} binds")
     if stats["taken"] != 4 * N or stats["duplicates"]:

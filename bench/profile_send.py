@@ -1,0 +1,280 @@
+"""Where the time of one send request goes: POST /api/v1/message/sms in process (Django's test
+client through the whole middleware stack) on PostgreSQL, with Redis as the cache (rate limits)
+and the broker (wake-ups), for one and for 100 recipients, JSON and XML.
+
+Each step's function is wrapped with a timer (wall time, inclusive of what it calls): the API key
+lookup, the rate limit, the parser, the normaliser, phone parsing (phonenumbers, counted wherever
+it is called), the member lookups, the quota and country check, the model instances built, the
+bulk_create calls, the commit and the wake-up publish; every SQL statement is timed by an
+execute wrapper, and the statements of one request are listed (CaptureQueriesContext). Printed:
+mean ms per request of each step, the SQL statements per request by kind, and the functions that
+hold most of the time in cProfile (own time). A step that the code no longer has is shown as
+absent, not guessed.
+
+Environment: PROFILE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench_profile;
+its name must contain "bench", its request tables are emptied), PROFILE_REDIS (default
+redis://127.0.0.1:6379: db 14 the broker, db 15 the cache), PROFILE_REQUESTS (default 200 one-
+recipient requests, a tenth of that with 100 recipients), PROFILE_CPROFILE_TOP (default 12).
+"""
+
+import cProfile
+import functools
+import importlib
+import io
+import json
+import os
+import pstats
+import subprocess
+import sys
+import sysconfig
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATABASE_URL = os.environ.get("PROFILE_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/sms_bench_profile"
+REDIS = (os.environ.get("PROFILE_REDIS") or "redis://127.0.0.1:6379").rstrip("/")
+REQUESTS = int(os.environ.get("PROFILE_REQUESTS", "200"))
+TOP = int(os.environ.get("PROFILE_CPROFILE_TOP", "12"))
+SEND_PATH = "/api/v1/message/sms?checkUserExistence=false"
+PHONES = [f"+1415555{n:04d}" for n in range(100, 200)]
+
+os.environ.update(
+    {
+        "DATABASE_URL": DATABASE_URL,
+        "CELERY_BROKER_URL": f"{REDIS}/14",
+        "CACHE_URL": f"{REDIS}/15",
+        "DJANGO_SETTINGS_MODULE": "smsgateway.settings",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "testserver",
+        "SMSGW_VAR_DIR": os.environ.get("SMSGW_VAR_DIR") or "/tmp/sms-bench-profile",
+    }
+)
+
+# (label, module, attribute path): each found one is wrapped; nested steps are indented.
+STEPS = [
+    ("auth: API key lookup", "messaging.api.authentication", "ApiKeyAuthentication.authenticate"),
+    ("rate limit (Redis)", "messaging.api.throttling", "ApiKeyRateThrottle.allow_request"),
+    ("parse: JSON", "messaging.api.parsers", "LenientJSONParser.parse"),
+    ("parse: XML", "messaging.api.parsers", "SafeXMLParser.parse"),
+    ("idempotency replay check", "messaging.api.views", "sms_request_find_replay"),
+    ("normalise", "messaging.api.views", "normalise_send_request"),
+    ("submit (transaction, commit, on_commit)", "messaging.api.views", "sms_request_submit"),
+    ("  member lookup", "messaging.services.requests", "members_by_ids"),
+    ("  member lookup by mobile", "messaging.services.requests", "members_by_mobiles"),
+    ("  recipient rows built", "messaging.services.requests", "_listed_recipients"),
+    ("  quota and countries", "messaging.services.requests", "quota_check"),
+    ("  wake-up publish", "messaging.services.wakeups", "request_accepted"),
+    ("phone parsing: parse", "phonenumbers", "parse"),
+    ("phone parsing: is_valid_number", "phonenumbers", "is_valid_number"),
+    ("phone parsing: format_number", "phonenumbers", "format_number"),
+    ("phone parsing: region_code_for_number", "phonenumbers", "region_code_for_number"),
+    ("model instances: SmsRequest()", "messaging.models", "SmsRequest.__init__"),
+    ("model instances: SmsMessage()", "messaging.models", "SmsMessage.__init__"),
+    ("model instances: Recipient()", "messaging.models", "Recipient.__init__"),
+    ("bulk_create (values + INSERT)", "django.db.models.query", "QuerySet.bulk_create"),
+    ("Model.save (create, updates)", "django.db.models.base", "Model.save"),
+    ("commit", None, "connection.commit"),
+]
+
+totals: dict[str, float] = defaultdict(float)
+calls: dict[str, int] = defaultdict(int)
+sql: dict[str, list[float]] = defaultdict(list)
+_depth: dict[str, int] = defaultdict(int)
+
+
+def timed(label, function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        _depth[label] += 1
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _depth[label] -= 1
+            if not _depth[label]:  # count a recursive or re-entrant step once
+                totals[label] += time.perf_counter() - started
+                calls[label] += 1
+
+    return wrapper
+
+
+def instrument() -> list[str]:
+    """Wrap each step found; the labels of those the code does not have."""
+    from django.db import connection
+
+    absent = []
+    for label, module_name, path in STEPS:
+        if module_name is None:
+            connection.commit = timed(label, connection.commit)
+            continue
+        try:
+            owner = importlib.import_module(module_name)
+            *parents, name = path.split(".")
+            for parent in parents:
+                owner = getattr(owner, parent)
+            function = getattr(owner, name)
+        except (ImportError, AttributeError):
+            absent.append(label)
+            continue
+        setattr(owner, name, timed(label, function))
+    return absent
+
+
+def sql_timer(execute, statement, params, many, context):
+    started = time.perf_counter()
+    try:
+        return execute(statement, params, many, context)
+    finally:
+        sql[statement.lstrip().split(None, 1)[0].upper()].append(time.perf_counter() - started)
+
+
+def prepare() -> str:
+    url = urlsplit(DATABASE_URL)
+    name = url.path.lstrip("/")
+    if "bench" not in name:
+        sys.exit(f"refusing to empty the tables of {name!r}: use a database whose name contains 'bench'")
+    import psycopg
+
+    admin_url = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True)
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from messaging.models import ApiKey
+    from messaging.services.api_keys import api_key_create
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE messaging_recipientevent, messaging_recipient, messaging_smsmessage, messaging_smsrequest "
+            "RESTART IDENTITY CASCADE"
+        )
+    ApiKey.objects.filter(name="bench-profile").delete()
+    _, raw_key = api_key_create(name="bench-profile", rate_limit_per_minute=1_000_000_000)
+    return raw_key
+
+
+def json_body(count: int) -> str:
+    recipients = [{"mobile": phone} for phone in PHONES[:count]]
+    message = {
+        "priorityService": "false",
+        "content": "Your bench code is 123456",
+        "recipients": {"recipient": recipients[0] if count == 1 else recipients},
+    }
+    return json.dumps({"smsServiceRequest": {"messages": {"message": message}}})
+
+
+def xml_body(count: int) -> str:
+    recipients = "".join(f'<recipient mobile="{phone}"/>' for phone in PHONES[:count])
+    return (
+        "<smsServiceRequest><messages><message><priorityService>false</priorityService>"
+        f"<recipients>{recipients}</recipients><content>Your bench code is 123456</content>"
+        "</message></messages></smsServiceRequest>"
+    )
+
+
+def profile_case(client, label, body, content_type, requests, headers):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def post():
+        response = client.post(SEND_PATH, data=body, content_type=content_type, **headers)
+        if response.status_code != 200:
+            raise SystemExit(f"{label}: answered {response.status_code}: {response.content[:300]!r}")
+
+    for _ in range(max(requests // 10, 3)):  # warm: connections, caches, first imports
+        post()
+    with CaptureQueriesContext(connection) as captured:
+        post()
+    statements = [query["sql"] for query in captured.captured_queries]
+
+    totals.clear()
+    calls.clear()
+    sql.clear()
+    with connection.execute_wrapper(sql_timer):
+        started = time.perf_counter()
+        for _ in range(requests):
+            post()
+        wall = (time.perf_counter() - started) / requests
+    step_totals, step_calls, sql_times = dict(totals), dict(calls), {verb: list(t) for verb, t in sql.items()}
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(max(requests // 4, 5)):
+        post()
+    profiler.disable()
+
+    print(f"\n### {label}: {requests} requests, {wall * 1000:.2f} ms a request (wall, in process)\n")
+    print("```")
+    print(f"{'step':<46}{'ms/request':>11}{'calls/request':>15}")
+    for step, *_ in STEPS:
+        if step in step_totals:
+            print(f"{step:<46}{step_totals[step] / requests * 1000:>11.3f}{step_calls[step] / requests:>15.1f}")
+    print(f"{'whole request (client.post)':<46}{wall * 1000:>11.3f}{1:>15.1f}")
+    count = sum(len(times) for times in sql_times.values())
+    spent = sum(map(sum, sql_times.values()))
+    print(f"\nSQL (execute wrapper): {count / requests:.1f} statements a request, {spent / requests * 1000:.3f} ms")
+    for verb, times in sorted(sql_times.items()):
+        print(f"  {verb:<10}{len(times) / requests:>6.1f} a request {sum(times) / requests * 1000:>9.3f} ms")
+    print(f"statements of one request ({len(statements)}, as CaptureQueriesContext saw them):")
+    for statement in statements:
+        print(f"  {' '.join(statement.split())[:150]}")
+    stream = io.StringIO()
+    stats = pstats.Stats(profiler, stream=stream)
+    stats.sort_stats("tottime").print_stats(TOP)
+    lines = [line for line in stream.getvalue().splitlines() if line.strip()]
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    print(f"\ncProfile, the {TOP} functions with most own time (per {stats.total_calls} calls):")
+    prefixes = sorted({sysconfig.get_paths()[key] + "/" for key in ("purelib", "stdlib")} | {f"{ROOT}/"}, key=len)
+    for line in lines[start:]:
+        for prefix in reversed(prefixes):
+            line = line.replace(prefix, "")
+        print(f"  {line.rstrip()}")
+    print("```")
+
+
+def main() -> int:
+    raw_key = prepare()
+    absent = instrument()
+    from django.test import Client
+
+    from messaging.models import Recipient
+
+    client = Client()
+    headers = {"HTTP_X_VOLTMX_APP_API_KEY": raw_key}
+    load = os.getloadavg()
+    print(
+        f"Profile of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
+        f"on {os.cpu_count()} cores; PostgreSQL {urlsplit(DATABASE_URL).path.lstrip('/')}, Redis cache and broker; "
+        f"`python bench/profile_send.py`"
+    )
+    print("Inclusive wall times (a step's time holds the steps and SQL it calls; indented steps are inside")
+    print("submit). BEGIN is not a statement of its own: psycopg sends it with the first INSERT.")
+    if absent:
+        print(f"absent from the code (not timed): {', '.join(absent)}")
+    few = max(REQUESTS // 10, 5)
+    profile_case(client, "JSON, 1 recipient", json_body(1), "application/json", REQUESTS, headers)
+    profile_case(client, "XML, 1 recipient", xml_body(1), "application/xml", REQUESTS, headers)
+    profile_case(client, "JSON, 100 recipients", json_body(100), "application/json", few, headers)
+    profile_case(client, "XML, 100 recipients", xml_body(100), "application/xml", few, headers)
+    print(f"\nrecipient rows stored: {Recipient.objects.count():,}")
+    load = os.getloadavg()
+    print(f"load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    import redis
+
+    redis.Redis.from_url(f"{REDIS}/14").flushdb()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
