@@ -14,7 +14,8 @@ absent, not guessed.
 Environment: PROFILE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench_profile;
 its name must contain "bench", its request tables are emptied), PROFILE_REDIS (default
 redis://127.0.0.1:6379: db 14 the broker, db 15 the cache), PROFILE_REQUESTS (default 200 one-
-recipient requests, a tenth of that with 100 recipients), PROFILE_CPROFILE_TOP (default 12).
+recipient requests, a tenth of that with 100 recipients), PROFILE_CPROFILE_TOP (default 12),
+PROFILE_QUOTA_PARTS the key's daily quota (default 1,000,000,000, as bench_api; 0 skips the check).
 """
 
 import cProfile
@@ -39,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 DATABASE_URL = os.environ.get("PROFILE_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/sms_bench_profile"
 REDIS = (os.environ.get("PROFILE_REDIS") or "redis://127.0.0.1:6379").rstrip("/")
 REQUESTS = int(os.environ.get("PROFILE_REQUESTS", "200"))
+QUOTA_PARTS = int(os.environ.get("PROFILE_QUOTA_PARTS", "1000000000"))
 TOP = int(os.environ.get("PROFILE_CPROFILE_TOP", "12"))
 SEND_PATH = "/api/v1/message/sms?checkUserExistence=false"
 PHONES = [f"+1415555{n:04d}" for n in range(100, 200)]
@@ -160,7 +162,9 @@ def prepare() -> str:
             "RESTART IDENTITY CASCADE"
         )
     ApiKey.objects.filter(name="bench-profile").delete()
-    _, raw_key = api_key_create(name="bench-profile", rate_limit_per_minute=1_000_000_000)
+    _, raw_key = api_key_create(
+        name="bench-profile", rate_limit_per_minute=1_000_000_000, daily_quota_parts=QUOTA_PARTS
+    )
     return raw_key
 
 
@@ -209,8 +213,9 @@ def profile_case(client, label, body, content_type, requests, headers):
     step_totals, step_calls, sql_times = dict(totals), dict(calls), {verb: list(t) for verb, t in sql.items()}
 
     profiler = cProfile.Profile()
+    profiled = max(requests // 4, 5)
     profiler.enable()
-    for _ in range(max(requests // 4, 5)):
+    for _ in range(profiled):
         post()
     profiler.disable()
 
@@ -234,7 +239,7 @@ def profile_case(client, label, body, content_type, requests, headers):
     stats.sort_stats("tottime").print_stats(TOP)
     lines = [line for line in stream.getvalue().splitlines() if line.strip()]
     start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
-    print(f"\ncProfile, the {TOP} functions with most own time (per {stats.total_calls} calls):")
+    print(f"\ncProfile of {profiled} more requests, the {TOP} functions with most own time:")
     prefixes = sorted({sysconfig.get_paths()[key] + "/" for key in ("purelib", "stdlib")} | {f"{ROOT}/"}, key=len)
     for line in lines[start:]:
         for prefix in reversed(prefixes):
@@ -256,7 +261,7 @@ def main() -> int:
     print(
         f"Profile of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
         f"on {os.cpu_count()} cores; PostgreSQL {urlsplit(DATABASE_URL).path.lstrip('/')}, Redis cache and broker; "
-        f"`python bench/profile_send.py`"
+        f"the key's daily quota {QUOTA_PARTS:,} parts; `python bench/profile_send.py`"
     )
     print("Inclusive wall times (a step's time holds the steps and SQL it calls; indented steps are inside")
     print("submit). BEGIN is not a statement of its own: psycopg sends it with the first INSERT.")
