@@ -130,10 +130,10 @@ def data_build() -> None:
                 """
                 INSERT INTO messaging_smsmessage (request_id, position, content, channel, priority, start_at,
                     voice_on_failure, encoding, parts, personalised, criteria, expanded_count, expansion_done,
-                    expansion_cursor, created_at)
+                    expansion_cursor, created_at, expansion_attempts, expansion_error)
                 SELECT 7000000000000000 + g, 1, 'Your order ' || g || ' is on its way.', 'text', g %% 10 = 0,
                        now() - make_interval(secs => (%(n)s - g) * 60), false, 'gsm7', 1 + g %% 2, false, '[]',
-                       0, g %% 1000 <> 0, 0, now() - make_interval(secs => (%(n)s - g) * 60)
+                       0, g %% 1000 <> 0, 0, now() - make_interval(secs => (%(n)s - g) * 60), 0, ''
                 FROM generate_series(1, %(n)s) AS g
                 """,
                 {"n": messages},
