@@ -15,7 +15,9 @@ Environment: PROFILE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sm
 its name must contain "bench", its request tables are emptied), PROFILE_REDIS (default
 redis://127.0.0.1:6379: db 14 the broker, db 15 the cache), PROFILE_REQUESTS (default 200 one-
 recipient requests, a tenth of that with 100 recipients), PROFILE_CPROFILE_TOP (default 12),
-PROFILE_QUOTA_PARTS the key's daily quota (default 1,000,000,000, as bench_api; 0 skips the check).
+PROFILE_QUOTA_PARTS the key's daily quota (default 1,000,000,000, as bench_api; 0 skips the check),
+PROFILE_DAY_ROWS (default 100000, 0 for none): recipient rows of the key's earlier requests of the
+day, written by SQL before a last one-recipient JSON case, since the quota check sums them.
 """
 
 import cProfile
@@ -41,6 +43,7 @@ DATABASE_URL = os.environ.get("PROFILE_DATABASE_URL") or "postgres://postgres@12
 REDIS = (os.environ.get("PROFILE_REDIS") or "redis://127.0.0.1:6379").rstrip("/")
 REQUESTS = int(os.environ.get("PROFILE_REQUESTS", "200"))
 QUOTA_PARTS = int(os.environ.get("PROFILE_QUOTA_PARTS", "1000000000"))
+DAY_ROWS = int(os.environ.get("PROFILE_DAY_ROWS", "100000"))
 TOP = int(os.environ.get("PROFILE_CPROFILE_TOP", "12"))
 SEND_PATH = "/api/v1/message/sms?checkUserExistence=false"
 PHONES = [f"+1415555{n:04d}" for n in range(100, 200)]
@@ -168,6 +171,45 @@ def prepare() -> str:
     return raw_key
 
 
+DAY_FILL = """
+WITH q AS (
+    INSERT INTO messaging_smsrequest (id, format, body_hash, idempotency_key, client, check_user_existence,
+        created_at, api_key_id)
+    SELECT 8000000000000000 + g, 'json', repeat('0', 64), NULL, 'key:' || %(key)s, false, now(), %(key)s
+    FROM generate_series(1, %(requests)s) AS g
+    RETURNING id
+), m AS (
+    INSERT INTO messaging_smsmessage (request_id, position, content, channel, priority, start_at, voice_on_failure,
+        encoding, parts, personalised, criteria, expanded_count, expansion_done, expansion_cursor, created_at,
+        expansion_attempts, expansion_error)
+    SELECT q.id, 1, 'Your bench code is 123456', 'text', false, now(), false, 'gsm7', 1, false, '[]', 0, true, 0,
+        now(), 0, ''
+    FROM q
+    RETURNING id
+)
+INSERT INTO messaging_recipient (message_id, phone, content, channel, state, priority, due_at, attempts,
+    outcome_unknown, provider, provider_message_id, provider_ref, error_code, error, created_at, updated_at)
+SELECT m.id, '+1415555' || lpad((100 + n)::text, 4, '0'), '', 'text', 'delivered', false, now(), 1, false, '', '',
+    '', '', '', now(), now()
+FROM m, generate_series(0, 99) AS n
+"""
+
+
+def day_fill(raw_key: str, rows: int) -> int:
+    """The key's earlier traffic of today: `rows` recipient rows in requests of 100, by SQL."""
+    from django.db import connection
+
+    from messaging.models import ApiKey
+
+    key = ApiKey.objects.get(prefix=raw_key.split(".", 1)[0]).pk
+    with connection.cursor() as cursor:
+        cursor.execute(DAY_FILL, {"key": key, "requests": max(rows // 100, 1)})
+        cursor.execute("ANALYZE messaging_smsrequest")
+        cursor.execute("ANALYZE messaging_smsmessage")
+        cursor.execute("ANALYZE messaging_recipient")
+    return max(rows // 100, 1) * 100
+
+
 def json_body(count: int) -> str:
     recipients = [{"mobile": phone} for phone in PHONES[:count]]
     message = {
@@ -272,6 +314,10 @@ def main() -> int:
     profile_case(client, "XML, 1 recipient", xml_body(1), "application/xml", REQUESTS, headers)
     profile_case(client, "JSON, 100 recipients", json_body(100), "application/json", few, headers)
     profile_case(client, "XML, 100 recipients", xml_body(100), "application/xml", few, headers)
+    if DAY_ROWS:
+        filled = day_fill(raw_key, DAY_ROWS)
+        label = f"JSON, 1 recipient, after {filled:,} recipient rows of the same key today"
+        profile_case(client, label, json_body(1), "application/json", REQUESTS, headers)
     print(f"\nrecipient rows stored: {Recipient.objects.count():,}")
     load = os.getloadavg()
     print(f"load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
