@@ -277,6 +277,13 @@ text = "No service"
         )
         self.log = open(self.dir / "console.log", "ab")  # noqa: SIM115
         self.processes = []
+        try:
+            self._start(conf)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, conf: Path) -> None:
         self._spawn(["bearerbox", "-v", "2", str(conf)])
         wait_port(self.admin, self.processes[-1], "bearerbox")
         self._spawn(["smsbox", "-v", "2", str(conf)])
