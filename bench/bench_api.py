@@ -331,6 +331,7 @@ text = "No service"
         for process in reversed(self.processes):
             stop(process)
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,7 +477,9 @@ def main() -> int:
     finally:
         kannel.stop()
 
-    return report(rows, load_before)
+    verdict = report(rows, load_before)
+    shutil.rmtree(VAR_DIR, ignore_errors=True)  # kept when the run broke off: its gunicorn.log says why
+    return verdict
 
 
 def report(rows: list[dict], load_before) -> int:
