@@ -27,3 +27,15 @@ def render(template: str, values: dict[str, str]) -> str:
         return value if value else (match.group(2) or "")
 
     return TAG.sub(replace, template)
+
+
+def recipient_text(recipient) -> str:
+    """The text one recipient gets: its own stored text, else the message's with its tags resolved
+    for the member (or, for a bare number, the mobile alone)."""
+    if recipient.content:
+        return recipient.content
+    message = recipient.message
+    if not message.personalised:
+        return message.content
+    values = member_values(recipient.member) if recipient.member else {"mobile": recipient.phone}
+    return render(message.content, values)
