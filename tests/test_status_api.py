@@ -154,7 +154,7 @@ def test_the_list_is_paged_from_a_0_based_start(client, own_request):
     recipients = recipients_of(own_request, ["initial"] * 5)
     body = status(client, requestId=str(own_request.id), startElement="2", elementsPerPage="2").json()
     assert ([m["smsId"] for m in body["messages"]], body["total"]) == (
-        [str(recipients[2].pk), str(recipients[3].pk)],
+        [str(recipients[2].pk), str(recipients[1].pk)],
         5,
     )
 
@@ -172,10 +172,10 @@ def test_a_page_size_over_the_limit_is_a_400(client):
     assert response.status_code == 400
 
 
-def test_start_element_0_is_the_first_message(client, own_request):
+def test_start_element_0_is_the_newest_message(client, own_request):
     recipients = recipients_of(own_request, ["initial"] * 3)
     body = status(client, requestId=str(own_request.id), startElement="0", elementsPerPage="1").json()
-    assert [m["smsId"] for m in body["messages"]] == [str(recipients[0].pk)]
+    assert [m["smsId"] for m in body["messages"]] == [str(recipients[-1].pk)]
 
 
 def test_ids_and_paging_may_be_numbers(client, own_request):

@@ -247,7 +247,8 @@ def _page(recipients, start: int, size: int):
 
 
 def sms_status_fetch(*, query: StatusQuery, client: str | None) -> dict:
-    """The counters over every matching message and one page of them, oldest first."""
+    """The counters over every matching message and one page of them, newest first (as the
+    page's sample lists them)."""
     recipients = _visible(client)
     if query.request_id is not None:
         recipients = recipients.filter(message__request_id=query.request_id)
@@ -263,7 +264,7 @@ def sms_status_fetch(*, query: StatusQuery, client: str | None) -> dict:
     by_state = dict(recipients.order_by().values_list("state").annotate(number=Count("id")))
     counters = {name: by_state.get(state, 0) if state else 0 for name, state in COUNTERS}
     rows = list(
-        _page(recipients.select_related("message").order_by("id"), query.start_element, query.elements_per_page)
+        _page(recipients.select_related("message").order_by("-id"), query.start_element, query.elements_per_page)
     )
     gateways = _gateways(rows)
     messages = [
