@@ -142,6 +142,19 @@ def test_a_token_revoked_in_the_database_is_refused(aladdin):
     assert status_of(api).status_code == 401
 
 
+def test_revoke_access_tokens_revokes_every_live_token_of_the_user(aladdin):
+    import io
+
+    from django.core.management import call_command
+
+    first, second = token_client(token_pair()), token_client(token_pair())
+    out = io.StringIO()
+    call_command("revoke_access_tokens", "Aladdin", stdout=out)
+    assert out.getvalue().strip() == "2 access token(s) of Aladdin revoked"
+    assert (status_of(first).status_code, status_of(second).status_code) == (401, 401)
+    assert status_of(token_client(token_pair())).status_code == 200
+
+
 def test_the_token_of_a_user_made_inactive_is_refused(aladdin):
     api = token_client(token_pair())
     get_user_model().objects.filter(pk=aladdin.pk).update(is_active=False)

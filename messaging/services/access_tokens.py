@@ -50,3 +50,9 @@ def access_token_revoke(*, access_token: AccessToken) -> None:
     if access_token.revoked_at is None:
         access_token.revoked_at = timezone.now()
         access_token.save(update_fields=["revoked_at"])
+
+
+def access_tokens_revoke_for_user(*, user) -> int:
+    """Revoke every live token of a user (a lost laptop, a password change); the count revoked."""
+    now = timezone.now()
+    return AccessToken.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=now).update(revoked_at=now)
