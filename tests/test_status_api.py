@@ -262,3 +262,30 @@ def test_a_start_element_too_far_is_a_400(client):
 def test_digits_outside_ascii_are_a_400(client):
     response = status(client, requestId="²", startElement="١")
     assert response.status_code == 400
+
+
+def test_a_query_in_xml_is_read_and_answered_in_xml(client, own_request):
+    from tests.helpers import post_xml
+
+    recipients_of(own_request, ["delivered"])
+    body = f"<smsStatusRequest><requestId>{own_request.id}</requestId><startElement>0</startElement></smsStatusRequest>"
+    response = post_xml(client, body, url=URL)
+    assert response.status_code == 200
+    assert b"<total>1</total>" in response.content
+    assert b"<status>Delivered</status>" in response.content
+
+
+def test_an_empty_xml_query_asks_for_everything(client, own_request):
+    from tests.helpers import post_xml
+
+    recipients_of(own_request, ["delivered"])
+    response = post_xml(client, "<smsStatusRequest/>", url=URL)
+    assert (response.status_code, b"<total>1</total>" in response.content) == (200, True)
+
+
+def test_an_unknown_key_in_xml_is_refused_by_name(client):
+    from tests.helpers import post_xml
+
+    response = post_xml(client, "<smsStatusRequest><requestID>1</requestID></smsStatusRequest>", url=URL)
+    assert response.status_code == 400
+    assert b"<description>The Request Contains Invalid keys: requestID</description>" in response.content

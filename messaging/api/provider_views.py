@@ -69,6 +69,14 @@ class SmsConfigApi(APIView):
         return Response(contract_body(providers.DETAILS_UPDATED, str(provider.pk)))
 
 
+def _query_fields(request) -> dict:
+    """The query's fields; in XML an empty root element (`<smsStatusRequest/>`) is an empty query."""
+    fields = _fields(request)
+    if "xml" in (request.content_type or "") and len(fields) == 1 and next(iter(fields.values())) in ("", None):
+        return {}
+    return fields
+
+
 def _refused_query(error: status.StatusQueryError) -> ContractError:
     return ContractError(error.documented) if error.documented else invalid_format(error.problems)
 
@@ -80,7 +88,7 @@ class SmsStatusApi(APIView):
 
     def post(self, request):
         try:
-            query = status.status_query_parse(_fields(request))
+            query = status.status_query_parse(_query_fields(request))
         except status.StatusQueryError as error:
             raise _refused_query(error) from None
         return Response(status.sms_status_fetch(query=query, client=caller_client(request)))
@@ -109,7 +117,7 @@ class SmsFetchAllApi(APIView):
 
     def post(self, request):
         try:
-            query = status.fetch_query_parse(_fields(request))
+            query = status.fetch_query_parse(_query_fields(request))
         except status.StatusQueryError as error:
             raise _refused_query(error) from None
         return Response(status.sms_fetch_all(query=query, client=_fetch_client(request)))
