@@ -222,7 +222,7 @@ def _csv_response(rows):
 class AudienceAttributeForm(forms.ModelForm):
     class Meta:
         model = AudienceAttribute
-        fields = ("name", "type", "choices")
+        fields = ("name", "type", "choices", "required", "reconciliation_key")
 
     def clean_name(self):
         try:
@@ -248,7 +248,14 @@ class AudienceAttributeForm(forms.ModelForm):
 @admin.register(AudienceAttribute)
 class AudienceAttributeAdmin(admin.ModelAdmin):
     form = AudienceAttributeForm
-    list_display = ("name", "type", "choices", "used_by")
+    list_display = ("name", "type", "choices", "required", "used_by")
+    readonly_fields = ("created_by", "modified_by", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user.get_username()
+        obj.modified_by = request.user.get_username()
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="Used by segments")
     def used_by(self, attribute):

@@ -135,3 +135,14 @@ def test_staff_without_the_permission_cannot_lift_a_stop(stopped):
     stopped.refresh_from_db()
     assert stopped.sms_opted_out_at is not None
     assert Member.objects.get().sms_subscription is False
+
+
+def test_a_staff_member_given_the_lift_permission_may_lift(stopped):
+    user = get_user_model().objects.create_user("compliance", "c@example.com", "pw", is_staff=True)
+    grant(user, "audiences.view_member", "audiences.change_member", "audiences.lift_opt_out")
+    officer = Client()
+    officer.force_login(user)
+    lift(officer, stopped, "Consent form signed in store")
+    stopped.refresh_from_db()
+    assert stopped.sms_subscription is True
+    assert "lifted by compliance: Consent form signed in store" in stopped.sms_opt_out_lifted
