@@ -111,8 +111,8 @@ class AudienceDetailApi(APIView):
     access = {"GET": READ, "PUT": CHANGE, "DELETE": DELETE}
 
     def get(self, request, member_id):
-        member = members_visible(caller=partner_of(request)).filter(pk=object_id(member_id, not_found=NOT_FOUND))
-        member = member.first()
+        member_pk = object_id(member_id, not_found=NOT_FOUND)
+        member = members_visible(caller=partner_of(request)).filter(pk=member_pk).first()
         if member is None:
             raise ContractError(NOT_FOUND)
         return Response(member_as_dict(member))
