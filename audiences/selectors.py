@@ -1,5 +1,3 @@
-from dataclasses import dataclass
-
 from django.db.models import QuerySet
 
 from audiences.models import Member, Segment
@@ -28,20 +26,12 @@ def members_reachable(*, channel: str) -> QuerySet[Member]:
     return Member.objects.filter(active=True, mobile__isnull=False, **{subscription: True})
 
 
-@dataclass
-class MembersPage:
-    total: int
-    members: list[Member]
-
-
-def members_page(*, start: int, per_page: int, mobile: str | None = None, email: str | None = None) -> MembersPage:
-    """One page of members by id, 1-based `start`; filtered by exact mobile or email when given."""
-    members = Member.objects.order_by("id")
-    if mobile:
-        members = members.filter(mobile=mobile.strip())
-    if email:
-        members = members.filter(email=email.strip().lower())
-    return MembersPage(total=members.count(), members=list(members[start - 1 : start - 1 + per_page]))
+def members_visible(*, caller: str | None) -> QuerySet[Member]:
+    """The members a caller may read: every one for a gateway user (None); for a partner key (its
+    tag, "key:<id>"), its own members and the gateway's shared audience."""
+    if caller is None:
+        return Member.objects.all()
+    return Member.objects.filter(owner__in=(caller, ""))
 
 
 def segment_member_count(*, segment: Segment, channel: str | None = None) -> int:
