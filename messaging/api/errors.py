@@ -11,6 +11,8 @@ from redis.exceptions import TimeoutError as CacheTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from audiences.values import invalid_attributes
+
 logger = logging.getLogger(__name__)
 
 PARSE_FAILED = "Failed to parse the input request"
@@ -21,7 +23,6 @@ UNAUTHORIZED = "Unauthorized request"
 SERVER_FAILURE = "Server failure to process request"
 IDEMPOTENCY_CONFLICT = "Idempotency-Key reused with a different request"
 REQUEST_QUEUED = "Request Queued. "
-INVALID_ATTRIBUTES = "The request contains invalid attributes"
 RETRY_AFTER_SECONDS = "5"
 
 
@@ -60,15 +61,11 @@ def invalid_format(problems):
     return ContractError(INVALID_FORMAT.format(problems=", ".join(str(p) for p in problems)))
 
 
-def invalid_attributes(keys) -> ContractError:
-    """The Volt MX family's 400 for body keys an endpoint does not know: no key is dropped silently."""
-    return ContractError(f"{INVALID_ATTRIBUTES}: {', '.join(str(key) for key in dict.fromkeys(keys))}")
-
-
 def refuse_unknown_keys(fields: dict, known) -> None:
+    """The Volt MX family's 400 for body keys an endpoint does not know: no key is dropped silently."""
     unknown = [key for key in fields if key not in known]
     if unknown:
-        raise invalid_attributes(unknown)
+        raise ContractError(invalid_attributes(unknown))
 
 
 def contract_body(message, request_id=""):
