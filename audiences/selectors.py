@@ -7,12 +7,14 @@ def segment_ids_existing(*, ids: set[int]) -> set[int]:
     return set(Segment.objects.filter(id__in=ids).values_list("id", flat=True))
 
 
-def members_by_ids(*, ids: list[int]) -> dict[int, Member]:
-    return {member.id: member for member in Member.objects.filter(id__in=ids)}
+def members_by_ids(*, ids: list[int], caller: str | None = None) -> dict[int, Member]:
+    """The members of these ids that the caller may reach (see members_visible)."""
+    return {member.id: member for member in members_visible(caller=caller).filter(id__in=ids)}
 
 
-def members_by_mobiles(*, mobiles: list[str]) -> dict[str, Member]:
-    return {member.mobile: member for member in Member.objects.filter(mobile__in=mobiles)}
+def members_by_mobiles(*, mobiles: list[str], caller: str | None = None) -> dict[str, Member]:
+    """The members of these numbers that the caller may reach (see members_visible)."""
+    return {member.mobile: member for member in members_visible(caller=caller).filter(mobile__in=mobiles)}
 
 
 def member_reachable(member: Member, *, channel: str) -> bool:

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from audiences.models import Member
+from messaging.models import Recipient
 from messaging.services.api_keys import api_key_create
 from tests.factories import MemberFactory
 from tests.helpers import grant
@@ -162,3 +163,37 @@ def test_staff_without_the_permission_cannot_delete():
     viewer = staff("audiences.view_member")
     assert send(viewer, "POST", f"{URL}/{member.id}/delete").status_code == 403
     assert Member.objects.exists()
+
+
+def send_to(api, recipient, query=""):
+    body = {
+        "smsServiceRequest": {
+            "messages": {"message": {"priorityService": "false", "content": "Hi [[firstName]]", "recipients": recipient}}
+        }
+    }
+    return send(api, "POST", "/api/v1/message/sms" + query, body)
+
+
+def test_a_partner_cannot_send_to_another_partners_member_by_id():
+    theirs = MemberFactory(owner="key:999999", first_name="Secret")
+    response = send_to(partner("a"), {"recipient": {"id": str(theirs.pk)}})
+    assert (response.status_code, response.json()["message"]) == (400, "No active audience members found")
+
+
+def test_a_partner_sends_to_its_own_and_to_shared_members_by_id():
+    mine = partner("a")
+    own = MemberFactory(owner=mine.owner)
+    shared = MemberFactory(owner="")
+    response = send_to(mine, {"recipient": [{"id": str(own.pk)}, {"id": str(shared.pk)}]})
+    assert response.status_code == 200, response.content
+    assert sorted(Recipient.objects.values_list("phone", flat=True)) == sorted([own.mobile, shared.mobile])
+
+
+def test_another_partners_members_number_is_no_member_and_lends_no_personal_data():
+    theirs = MemberFactory(owner="key:999999", first_name="Secret")
+    refused = send_to(partner("a"), {"recipient": {"mobile": theirs.mobile}})
+    assert (refused.status_code, refused.json()["message"]) == (400, "No active audience members found")
+    sent = send_to(partner("b"), {"recipient": {"mobile": theirs.mobile}}, "?checkUserExistence=false")
+    assert sent.status_code == 200, sent.content
+    (recipient,) = Recipient.objects.all()
+    assert (recipient.member_id, recipient.content) == (None, "Hi ")
