@@ -166,11 +166,8 @@ def test_staff_without_the_permission_cannot_delete():
 
 
 def send_to(api, recipient, query=""):
-    body = {
-        "smsServiceRequest": {
-            "messages": {"message": {"priorityService": "false", "content": "Hi [[firstName]]", "recipients": recipient}}
-        }
-    }
+    message = {"priorityService": "false", "content": "Hi [[firstName]]", "recipients": recipient}
+    body = {"smsServiceRequest": {"messages": {"message": message}}}
     return send(api, "POST", "/api/v1/message/sms" + query, body)
 
 
