@@ -353,3 +353,17 @@ def test_the_admin_takes_a_host_change_with_the_token_typed_again(twilio_pair, t
     page = console_as(in_group("operator")).post(change_url(twilio_provider), form)
     assert page.status_code == 302
     assert Provider.objects.get().properties["Host URL"] == other.url
+
+
+@pytest.mark.django_db
+def test_the_operator_adds_a_provider_in_the_admin_and_its_secret_is_masked_from_then_on():
+    operator = console_as(in_group("operator"))
+    form = admin_form(
+        Provider(name="carrier-b", kind="SMPP", order=3),
+        **{"Host": "127.0.0.1", "Port": "2775", "System ID": "gw", "Password": "first-bind-secret"},
+    )
+    assert operator.post("/admin/messaging/provider/add/", form).status_code == 302
+    provider = Provider.objects.get(name="carrier-b")
+    assert provider.properties["Password"] == "first-bind-secret"
+    page = operator.get(change_url(provider)).content.decode()
+    assert "first-bind-secret" not in page and MASK in page
