@@ -210,7 +210,8 @@ class ProviderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Properties")
     def masked_properties(self, provider):
-        return json.dumps(properties_masked(provider.properties or {}), indent=2, ensure_ascii=False)
+        shown = json.dumps(properties_masked(provider.properties or {}), indent=2, ensure_ascii=False)
+        return format_html("<pre>{}</pre>", shown)
 
 
 class SmsMessageInline(admin.TabularInline):

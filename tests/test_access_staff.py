@@ -367,3 +367,12 @@ def test_the_operator_adds_a_provider_in_the_admin_and_its_secret_is_masked_from
     assert provider.properties["Password"] == "first-bind-secret"
     page = operator.get(change_url(provider)).content.decode()
     assert "first-bind-secret" not in page and MASK in page
+
+
+def test_the_admin_refuses_a_kind_change_that_would_keep_a_masked_secret(twilio_pair, twilio_provider):
+    form = admin_form(twilio_provider, **{**twilio_provider.properties, "Auth Token": MASK})
+    form["kind"] = "NEXMO"
+    page = console_as(in_group("operator")).post(change_url(twilio_provider), form)
+    assert page.status_code == 200
+    assert "Changing the provider&#x27;s kind requires Auth Token to be entered again" in page.content.decode()
+    assert Provider.objects.get().kind == "TWILIO"
