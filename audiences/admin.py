@@ -185,7 +185,7 @@ class MemberAdmin(admin.ModelAdmin):
             raise PermissionDenied
         return _csv_response(members_export_rows())
 
-    @admin.action(description="Export selected members as CSV")
+    @admin.action(description="Export selected members as CSV", permissions=["view"])
     def export_selected(self, request, queryset):
         return _csv_response(members_export_rows(members=queryset))
 
@@ -362,6 +362,8 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def validate_view(self, request):
         """The change form's definition and conditions, checked without saving."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:audiences_segment_changelist"))
         definition = request.POST.get("definition", "")

@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from messaging.ids import MAX_ID, id_from_text
 from messaging.models import Provider, Recipient, RecipientState
 from messaging.personalise import recipient_text
-from messaging.selectors import client_is_staff
+from messaging.selectors import client_sees_every_request
 
 MAX_PAGE = 1000
 MAX_START = 10**9
@@ -208,7 +208,7 @@ def fetch_query_parse(fields: dict) -> FetchQuery:
 
 def _visible(client: str | None):
     recipients = Recipient.objects.all()
-    if client is not None and not client_is_staff(client):
+    if client is not None and not client_sees_every_request(client):
         recipients = recipients.filter(message__request__client=client)
     return recipients
 
