@@ -7,7 +7,7 @@ Its nesting grows by one level wherever AND gives way to OR (or back) and at eac
 Django's Q objects nest: a chain of one operator stays flat. Both are counted from the parsed
 trees and the segments' plans, before any query over members runs, and bounded by
 SMS_MAX_CRITERIA_CONDITIONS and SMS_MAX_CRITERIA_DEPTH: compiling takes about a third of a
-millisecond per condition, and Python's recursion runs out past about 400 levels.
+millisecond per condition, and Python's recursion ran out in a request at about 300 levels.
 """
 
 from dataclasses import dataclass
@@ -105,6 +105,22 @@ def query_too_complex(error: BaseException) -> bool:
 # What compiling a segment's query can raise when its conditions cannot be written as SQL (a date
 # past the calendar's end, nesting past Python's recursion limit).
 COMPILE_ERRORS = (OverflowError, RecursionError, ValueError)
+
+
+def evaluation_failure_text(error: BaseException) -> str:
+    """Why a segment or criteria could not be evaluated, in words that quote no member's data."""
+    if isinstance(error, DataError):
+        return "the database cannot compare a member's value with a condition (a value of another type)"
+    if query_too_complex(error):
+        return "the query is too complex for the database"
+    if isinstance(error, DatabaseError):  # its text may name hosts and ports
+        return f"the database failed ({type(error).__name__})"
+    if isinstance(error, RecursionError):
+        return "its conditions are nested too deeply to compile"
+    if isinstance(error, OverflowError):
+        return f"a value is out of range ({error})"
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:200]
 
 
 def evaluation_fails_for_good(error: BaseException) -> bool:

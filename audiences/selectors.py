@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import QuerySet
 
-from audiences.complexity import CompiledSize, evaluation_fails_for_good, plan_size
+from audiences.complexity import CompiledSize, evaluation_fails_for_good, evaluation_failure_text, plan_size
 from audiences.models import AudienceAttribute, Member, Segment
 
 
@@ -83,9 +83,4 @@ def plan_member_count(*, plan, channel: str | None = None) -> int:
     except Exception as error:
         if not evaluation_fails_for_good(error):
             raise
-        raise SegmentError([f"the segment cannot be evaluated: {_first_line(error)}"]) from error
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:200]
+        raise SegmentError([f"the segment cannot be evaluated: {evaluation_failure_text(error)}"]) from error

@@ -152,7 +152,7 @@ SMS_MAX_RECIPIENTS = env.int("SMS_MAX_RECIPIENTS", default=10000)
 # conditions of all its criteria together (a term counts its segment's conditions each time it
 # names it), and the nesting of one criteria with its segments' definitions.
 SMS_MAX_CRITERIA_CONDITIONS = env.int("SMS_MAX_CRITERIA_CONDITIONS", default=2000)
-SMS_MAX_CRITERIA_DEPTH = env.int("SMS_MAX_CRITERIA_DEPTH", default=200)
+SMS_MAX_CRITERIA_DEPTH = env.int("SMS_MAX_CRITERIA_DEPTH", default=250)
 # Safe defaults against SMS pumping for new API keys (each can be changed per key):
 # message parts a day (0: unlimited) and the destination countries (ISO codes; empty: any).
 SMS_DEFAULT_DAILY_QUOTA_PARTS = env.int("SMS_DEFAULT_DAILY_QUOTA_PARTS", default=10000)

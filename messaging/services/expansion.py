@@ -16,7 +16,13 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from audiences.complexity import criteria_size, criteria_size_problem, evaluation_fails_for_good, plan_size
+from audiences.complexity import (
+    criteria_size,
+    criteria_size_problem,
+    evaluation_fails_for_good,
+    evaluation_failure_text,
+    plan_size,
+)
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
 from audiences.models import AudienceAttribute, Member, Segment
 from audiences.segments import SegmentError, criteria_plan_q, segment_plan, today_local
@@ -120,14 +126,9 @@ def message_expand_chunk(*, message_id: int, chunk_size: int | None = None) -> b
         if not evaluation_fails_for_good(error):
             _expansion_try_failed(message_id, error)
             raise
-        message_expansion_give_up(message_id=message_id, reason=f"the database cannot evaluate it: {_line(error)}")
+        message_expansion_give_up(message_id=message_id, reason=evaluation_failure_text(error))
         return True
     return message.expansion_done
-
-
-def _line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def _expansion_try_begin(message_id: int) -> bool:
@@ -150,7 +151,7 @@ def _expansion_try_failed(message_id: int, error: BaseException) -> None:
     logger.warning("expansion of message %s failed, to be tried again: %s", message_id, error)
     try:
         SmsMessage.objects.filter(pk=message_id, expansion_done=False).update(
-            expansion_error=_line(error)[: SmsMessage._meta.get_field("expansion_error").max_length]
+            expansion_error=evaluation_failure_text(error)[: SmsMessage._meta.get_field("expansion_error").max_length]
         )
     except Exception:
         logger.warning("could not record the failure of message %s", message_id, exc_info=True)
