@@ -385,3 +385,11 @@ def test_a_query_the_database_refuses_as_too_complex_is_a_400_not_a_retry():
     response = contract_exception_handler(error, {})
     assert response.status_code == 400
     assert "Retry-After" not in response
+
+
+def test_the_admin_message_page_says_why_an_expansion_was_given_up(admin_client):
+    broken = segment_of("broken", [("lastActiveDate", "GreaterThan", "9999-12-31")])
+    message = segment_message(broken)
+    message_expand(message_id=message.id)
+    page = admin_client.get(f"/admin/messaging/smsmessage/{message.id}/change/").content.decode()
+    assert "given up: condition 1 (lastActiveDate): the date must lie between" in page
