@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from audiences import values
 from audiences.models import AttributeType, AudienceAttribute, Member, Segment, SegmentCondition
 from audiences.segments import MEMBER_FIELDS, OPERATORS, SegmentError, plan_text, segment_plan, segment_plan_build
-from audiences.selectors import members_reachable
+from audiences.selectors import plan_member_count
 from audiences.services.importing import ImportRefused, members_export_rows, members_import
 from audiences.services.members import MemberError, member_fields_clean, member_opt_out_lift
 
@@ -354,10 +354,11 @@ class SegmentAdmin(admin.ModelAdmin):
             plan_filter = segment_plan(segment)
         except SegmentError:
             return "-"
-        from audiences.segments import plan_q
-
-        everyone = Member.objects.filter(plan_q(plan_filter)).count()
-        reachable = members_reachable(channel="text").filter(plan_q(plan_filter)).count()
+        try:
+            everyone = plan_member_count(plan=plan_filter)
+            reachable = plan_member_count(plan=plan_filter, channel="text")
+        except SegmentError as error:
+            return f"cannot be counted: {error}"
         return format_html("{} members, of whom {} active and SMS-subscribed", everyone, reachable)
 
     def validate_view(self, request):
@@ -379,11 +380,12 @@ class SegmentAdmin(admin.ModelAdmin):
         except SegmentError as error:
             context["problems"] = error.problems
         else:
-            from audiences.segments import plan_q
-
             context["evaluated"] = plan_text(plan)
-            context["everyone"] = Member.objects.filter(plan_q(plan)).count()
-            context["reachable"] = members_reachable(channel="text").filter(plan_q(plan)).count()
+            try:
+                context["everyone"] = plan_member_count(plan=plan)
+                context["reachable"] = plan_member_count(plan=plan, channel="text")
+            except SegmentError as error:
+                context["problems"] = error.problems
         return TemplateResponse(request, "admin/audiences/segment/validate.html", context)
 
 

@@ -1,10 +1,27 @@
+from django.db import transaction
 from django.db.models import QuerySet
 
-from audiences.models import Member, Segment
+from audiences.complexity import CompiledSize, evaluation_fails_for_good, evaluation_failure_text, plan_size
+from audiences.models import AudienceAttribute, Member, Segment
 
 
 def segment_ids_existing(*, ids: set[int]) -> set[int]:
     return set(Segment.objects.filter(id__in=ids).values_list("id", flat=True))
+
+
+def segment_sizes(*, ids: set[int]) -> dict[int, CompiledSize]:
+    """The compiled size of each of these segments that can be evaluated (a segment whose
+    conditions no longer resolve is left out)."""
+    from audiences.segments import SegmentError, segment_plan
+
+    attributes = {a.name: a for a in AudienceAttribute.objects.all()}
+    sizes = {}
+    for segment in Segment.objects.filter(id__in=ids).prefetch_related("conditions"):
+        try:
+            sizes[segment.id] = plan_size(segment_plan(segment, attributes=attributes))
+        except SegmentError:
+            continue
+    return sizes
 
 
 def members_by_ids(*, ids: list[int], caller: str | None = None) -> dict[int, Member]:
@@ -37,8 +54,25 @@ def members_visible(*, caller: str | None) -> QuerySet[Member]:
 
 
 def segment_member_count(*, segment: Segment, channel: str | None = None) -> int:
-    """How many members a segment holds now (reachable on the channel, when one is given)."""
-    from audiences.segments import segment_q
+    """How many members a segment holds now (reachable on the channel, when one is given).
+
+    Raises SegmentError when the segment cannot be evaluated."""
+    from audiences.segments import segment_plan
+
+    return plan_member_count(plan=segment_plan(segment), channel=channel)
+
+
+def plan_member_count(*, plan, channel: str | None = None) -> int:
+    """How many members a segment plan holds now. A plan that cannot be compiled, or whose
+    query the database refuses (a value it cannot compare, a query too complex), raises
+    SegmentError saying so, and leaves the caller's transaction usable."""
+    from audiences.segments import SegmentError, plan_q
 
     members = members_reachable(channel=channel) if channel else Member.objects.all()
-    return members.filter(segment_q(segment)).count()
+    try:
+        with transaction.atomic():
+            return members.filter(plan_q(plan)).count()
+    except Exception as error:
+        if not evaluation_fails_for_good(error):
+            raise
+        raise SegmentError([f"the segment cannot be evaluated: {evaluation_failure_text(error)}"]) from error

@@ -214,6 +214,16 @@ class ProviderAdmin(admin.ModelAdmin):
         return format_html("<pre>{}</pre>", shown)
 
 
+def expansion_progress(message, *, done: str) -> str:
+    """How far a segment message's expansion is, and why it failed or was given up."""
+    if message.expansion_done:
+        return f"given up: {message.expansion_error}" if message.expansion_error else done
+    progress = f"{message.expanded_count} of {message.expected_total or '?'}"
+    if message.expansion_attempts and message.expansion_error:
+        progress += f" (try {message.expansion_attempts} failed: {message.expansion_error})"
+    return progress
+
+
 class SmsMessageInline(admin.TabularInline):
     model = SmsMessage
     extra = 0
@@ -223,9 +233,7 @@ class SmsMessageInline(admin.TabularInline):
     readonly_fields = fields
 
     def progress(self, message):
-        if message.expansion_done:
-            return "expanded" if message.criteria else "-"
-        return f"{message.expanded_count} of {message.expected_total or '?'}"
+        return expansion_progress(message, done="expanded" if message.criteria else "-")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -301,7 +309,14 @@ class SmsMessageAdmin(ConsoleAdmin):
         "progress",
         "created_at",
     )
-    exclude = ("expansion_cursor", "expected_total", "expanded_count", "expansion_done")
+    exclude = (
+        "expansion_cursor",
+        "expected_total",
+        "expanded_count",
+        "expansion_done",
+        "expansion_attempts",
+        "expansion_error",
+    )
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -314,9 +329,7 @@ class SmsMessageAdmin(ConsoleAdmin):
 
     @admin.display(description="Expansion")
     def progress(self, message):
-        if message.expansion_done:
-            return "done"
-        return f"{message.expanded_count} of {message.expected_total or '?'}"
+        return expansion_progress(message, done="done")
 
 
 class RecipientEventInline(admin.TabularInline):

@@ -61,6 +61,8 @@ def sms_request_summary(*, sms_request: SmsRequest) -> dict:
                 "encoding": message.encoding,
                 "parts": message.parts,
                 "expanding": not message.expansion_done,
+                # Why the last expansion try failed; with expanding false, why it was given up.
+                "expansionError": message.expansion_error or None,
                 "expandedCount": message.expanded_count,
                 "expectedTotal": message.expected_total,
                 "counts": state_counts(recipients),

@@ -149,6 +149,11 @@ REST_FRAMEWORK = {
 SMS_MAX_BODY_BYTES = env.int("SMS_MAX_BODY_BYTES", default=1024 * 1024)
 SMS_MAX_MESSAGES = env.int("SMS_MAX_MESSAGES", default=1000)
 SMS_MAX_RECIPIENTS = env.int("SMS_MAX_RECIPIENTS", default=10000)
+# Bounds on what a request's segment criteria compile to (audiences/complexity.py): the segment
+# conditions of all its criteria together (a term counts its segment's conditions each time it
+# names it), and the nesting of one criteria with its segments' definitions.
+SMS_MAX_CRITERIA_CONDITIONS = env.int("SMS_MAX_CRITERIA_CONDITIONS", default=2000)
+SMS_MAX_CRITERIA_DEPTH = env.int("SMS_MAX_CRITERIA_DEPTH", default=250)
 # Safe defaults against SMS pumping for new API keys (each can be changed per key):
 # message parts a day (0: unlimited) and the destination countries (ISO codes; empty: any).
 SMS_DEFAULT_DAILY_QUOTA_PARTS = env.int("SMS_DEFAULT_DAILY_QUOTA_PARTS", default=10000)
@@ -181,6 +186,8 @@ DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=120)
 RECEIPT_WAIT_HOURS = env.float("RECEIPT_WAIT_HOURS", default=72.0)
 DISPATCH_TASK_SECONDS = env.float("DISPATCH_TASK_SECONDS", default=20.0)
 EXPANSION_CHUNK_SIZE = env.int("EXPANSION_CHUNK_SIZE", default=50000)
+# Tries of one chunk of a segment message's expansion before it is given up (with its error).
+EXPANSION_MAX_ATTEMPTS = env.int("EXPANSION_MAX_ATTEMPTS", default=5)
 # Where providers' shared send rates live (messaging.throttle): a Redis URL, "database", or empty to
 # use CELERY_BROKER_URL or CACHE_URL when they are Redis, else the database.
 THROTTLE_REDIS_URL = env.str("THROTTLE_REDIS_URL", default="")

@@ -11,6 +11,7 @@ from redis.exceptions import TimeoutError as CacheTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from audiences.complexity import query_too_complex
 from audiences.values import invalid_attributes
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ SERVER_FAILURE = "Server failure to process request"
 IDEMPOTENCY_CONFLICT = "Idempotency-Key reused with a different request"
 REQUEST_QUEUED = "Request Queued. "
 RETRY_AFTER_SECONDS = "5"
+TOO_COMPLEX = "request too complex for the database"
 
 
 class ContractError(exceptions.APIException):
@@ -96,6 +98,9 @@ def translate_exception(exc):
     if isinstance(exc, DataError):  # a value the client sent that the store cannot hold
         logger.warning("value refused by the store: %s", exc)
         return 400, INVALID_FORMAT.format(problems="a value cannot be stored"), {}
+    if query_too_complex(exc):  # SQLSTATE class 54: the same request fails again, however often
+        logger.warning("query refused by the store as too complex: %s", exc)
+        return 400, INVALID_FORMAT.format(problems=TOO_COMPLEX), {}
     if isinstance(
         exc, (DatabaseError, BrokerError, ConnectionError, TimeoutError, CacheConnectionError, CacheTimeoutError)
     ) and not isinstance(exc, IntegrityError):

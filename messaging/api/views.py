@@ -11,7 +11,7 @@ from django.views import defaults
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audiences.selectors import segment_ids_existing
+from audiences.selectors import segment_ids_existing, segment_sizes
 from messaging import selectors
 from messaging.ids import id_from_text
 from messaging.models import RequestFormat
@@ -61,7 +61,10 @@ class SmsSendApi(APIView):
         except _Invalid:
             check_user_existence = True
         specs = normalise_send_request(
-            tree, now=timezone.now(), existing_segment_ids=lambda ids: segment_ids_existing(ids=ids)
+            tree,
+            now=timezone.now(),
+            existing_segment_ids=lambda ids: segment_ids_existing(ids=ids),
+            segment_sizes=lambda ids: segment_sizes(ids=ids),
         )
         api_key = request.user.api_key if isinstance(request.user, PartnerSystem) else None
         result = sms_request_submit(
