@@ -88,6 +88,16 @@ def recipients_expire_due(*, now: datetime | None = None) -> int:
     )
 
 
+def recipients_render(recipients: list[Recipient]) -> None:
+    """Personalise, in memory, the rows whose text is rendered at send time (a segment
+    message's): what is checked against SMS_MAX_RENDERED_CHARS, throttled and sent is that text."""
+    for recipient in recipients:
+        message = recipient.message
+        if message.personalised and not recipient.content:
+            values = member_values(recipient.member) if recipient.member else {"mobile": recipient.phone}
+            recipient.content = render(message.content, values)
+
+
 def outbound_for(recipient: Recipient, *, sender: str = "") -> OutboundSms:
     message = recipient.message
     text = recipient.content or message.content
@@ -404,19 +414,15 @@ def dispatch_batch(*, batch_size: int | None = None) -> DispatchReport:
     if not claimed:
         return DispatchReport()
     report = DispatchReport()
-    refused = quotas.recipients_outside_countries(claimed)
+    recipients_render(claimed)
+    refused = quotas.recipients_refused(claimed)
     if refused:
         outcomes = [
-            SendOutcome(
-                key=recipient.pk,
-                error=PermanentProviderError(
-                    f"destination country {region} not allowed for this API key", code=quotas.COUNTRY_REFUSED_CODE
-                ),
-            )
-            for recipient, region in refused
+            SendOutcome(key=recipient.pk, error=PermanentProviderError(detail, code=code))
+            for recipient, code, detail in refused
         ]
-        _report_add(report, outcomes_record(claimed=[r for r, _ in refused], outcomes=outcomes, provider=""))
-        taken = {recipient.pk for recipient, _ in refused}
+        _report_add(report, outcomes_record(claimed=[r for r, _, _ in refused], outcomes=outcomes, provider=""))
+        taken = {recipient.pk for recipient, _, _ in refused}
         claimed_count, claimed = len(claimed), [recipient for recipient in claimed if recipient.pk not in taken]
     else:
         claimed_count = len(claimed)
