@@ -174,12 +174,20 @@ def test_a_segment_member_on_a_premium_number_is_sent_to_for_a_key_allowed_it(db
     assert [sms.phone for sms in locmem.outbox] == [GB_PREMIUM]
 
 
-def test_a_number_of_no_known_type_is_rejected_at_dispatch(db):
-    # A row that reached the queue some other way (an older import, a console resend).
-    RecipientFactory(phone="+15555550100")
+def test_a_member_whose_number_is_of_no_known_type_is_rejected_at_dispatch(db):
+    # A number that reached the audience some other way (an older import, say).
+    RecipientFactory(phone="+15555550100", member=MemberFactory(mobile="+15555550100"))
     dispatch_due_run(seconds=5)
     assert locmem.outbox == []
     assert Recipient.objects.get().error == "number type UNKNOWN not allowed"
+
+
+def test_a_resend_to_a_premium_number_is_rejected_at_dispatch(db):
+    original = RecipientFactory(phone=US_PREMIUM, state="rejected")
+    RecipientFactory(message=original.message, phone=US_PREMIUM, resend_of=original)
+    dispatch_due_run(seconds=5)
+    assert locmem.outbox == []
+    assert Recipient.objects.get(resend_of=original).error == "number type PREMIUM_RATE not allowed"
 
 
 # One request's parts.

@@ -50,26 +50,26 @@ QUOTA_EXCEEDED = (
 )
 
 
-@lru_cache(maxsize=65536)
-def _phone_facts(phone: str) -> tuple[str, str]:
-    """(ISO 3166 region or "ZZ", phonenumbers type name) of an E.164 number."""
+def _parsed(phone: str):
     try:
-        number = phonenumbers.parse(phone, None)
+        return phonenumbers.parse(phone, None)
     except phonenumbers.NumberParseException:
-        return "ZZ", "UNKNOWN"
-    region = phonenumbers.region_code_for_number(number) or "ZZ"
-    return region, NUMBER_TYPE_NAMES.get(phonenumbers.number_type(number), "UNKNOWN")
+        return None
 
 
+@lru_cache(maxsize=65536)
 def phone_country(phone: str) -> str:
     """The ISO 3166 region of an E.164 number, or "ZZ" when it has none."""
-    return _phone_facts(phone)[0]
+    number = _parsed(phone)
+    return (phonenumbers.region_code_for_number(number) if number else None) or "ZZ"
 
 
+@lru_cache(maxsize=65536)
 def phone_number_type(phone: str) -> str:
     """The phonenumbers type of an E.164 number by name (MOBILE, PREMIUM_RATE, ...); UNKNOWN for
     a number that is not valid."""
-    return _phone_facts(phone)[1]
+    number = _parsed(phone)
+    return NUMBER_TYPE_NAMES.get(phonenumbers.number_type(number), "UNKNOWN") if number else "UNKNOWN"
 
 
 def refused_number_types(api_key: ApiKey | None) -> set[str]:
@@ -287,11 +287,11 @@ def recipients_refused(recipients: Iterable[Recipient]) -> list[tuple[Recipient,
     for recipient in recipients:
         api_key = recipient.message.request.api_key
         key_id = api_key.pk if api_key is not None else None
-        region, kind = _phone_facts(recipient.phone)
         if api_key is not None and api_key.allowed_countries:
             allowed = allowed_of.get(key_id)
             if allowed is None:
                 allowed = allowed_of[key_id] = _allowed_countries(api_key)
+            region = phone_country(recipient.phone)
             if allowed and region not in allowed:
                 detail = f"destination country {region} not allowed for this API key"
                 refused.append((recipient, COUNTRY_REFUSED_CODE, detail))
@@ -299,6 +299,10 @@ def recipients_refused(recipients: Iterable[Recipient]) -> list[tuple[Recipient,
         refused_types = refused_types_of.get(key_id)
         if refused_types is None:
             refused_types = refused_types_of[key_id] = refused_number_types(api_key)
+        # A mobile listed in the request (no member, no earlier attempt) had its type checked
+        # there; a member's number (by id or segment), a resend or a voice fallback is checked here.
+        checked = recipient.member_id is None and recipient.resend_of_id is None
+        kind = "" if checked or not refused_types else phone_number_type(recipient.phone)
         if kind in refused_types:
             refused.append((recipient, NUMBER_TYPE_REFUSED_CODE, NUMBER_TYPE_NOT_ALLOWED.format(kind=kind)))
         elif recipient.content and rendered_too_long(recipient.content):
