@@ -8,7 +8,7 @@ from django.core.checks import Error, Tags, Warning, register
 def pumping_defaults_check(app_configs=None, **kwargs):
     """A production gateway (DEBUG off) whose new keys may text any country invites SMS pumping;
     and a refused number type that phonenumbers does not know refuses nothing."""
-    from messaging.services.quotas import NUMBER_TYPE_NAMES
+    from messaging.services.api_keys import NUMBER_TYPES
 
     problems = []
     if not settings.DEBUG and not settings.SMS_DEFAULT_ALLOWED_COUNTRIES:
@@ -20,14 +20,12 @@ def pumping_defaults_check(app_configs=None, **kwargs):
                 id="messaging.W001",
             )
         )
-    unknown = sorted(
-        {str(name).strip().upper() for name in settings.SMS_REFUSED_NUMBER_TYPES} - set(NUMBER_TYPE_NAMES.values())
-    )
+    unknown = sorted({str(name).strip().upper() for name in settings.SMS_REFUSED_NUMBER_TYPES} - set(NUMBER_TYPES))
     if unknown:
         problems.append(
             Error(
                 f"SMS_REFUSED_NUMBER_TYPES names unknown number types: {', '.join(unknown)}.",
-                hint="Use phonenumbers' PhoneNumberType names: " + ", ".join(sorted(NUMBER_TYPE_NAMES.values())) + ".",
+                hint="Use phonenumbers' PhoneNumberType names: " + ", ".join(NUMBER_TYPES) + ".",
                 id="messaging.E001",
             )
         )

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from messaging.models import SCOPES, ApiKey
 
-from .quotas import NUMBER_TYPE_NAMES
+NUMBER_TYPES = sorted(name for name in vars(phonenumbers.PhoneNumberType) if name.isupper())
 
 
 def _hash(raw_key: str) -> str:
@@ -50,9 +50,9 @@ def countries_clean(countries) -> list[str]:
 def number_types_clean(number_types) -> list[str]:
     """phonenumbers type names, upper case, sorted; a ValidationError names an unknown one."""
     given = {str(name).strip().upper() for name in number_types or [] if str(name).strip()}
-    unknown = sorted(given - set(NUMBER_TYPE_NAMES.values()))
+    unknown = sorted(given - set(NUMBER_TYPES))
     if unknown:
-        known = ", ".join(sorted(NUMBER_TYPE_NAMES.values()))
+        known = ", ".join(NUMBER_TYPES)
         raise ValidationError(f"Unknown number type: {', '.join(unknown)} (known: {known})")
     return sorted(given)
 
