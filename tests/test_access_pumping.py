@@ -464,3 +464,57 @@ def test_the_check_refuses_an_unknown_refused_number_type(settings):
     settings.SMS_REFUSED_NUMBER_TYPES = ["PREMIUM_RATE", "PREMIUM"]
     errors = [message for message in run_checks() if message.id == "messaging.E001"]
     assert errors and "PREMIUM" in errors[0].msg
+
+
+def test_a_personalised_segment_message_counts_each_members_rendered_text(db):
+    MemberFactory(mobile="+14155550100", attributes={"story": "y" * 400})  # three parts
+    MemberFactory(mobile="+14155550101", attributes={"story": "short"})  # one part
+    _, raw_key = api_key_create(name="limited", daily_quota_parts=3)
+    response = post_json(key_client(raw_key), to_everyone(content="[[story]]"))
+    assert response.status_code == 429
+    assert response.json()["message"].endswith("0 used today, this request needs 4")
+
+
+@override_settings(SMS_MAX_PARTS_PER_REQUEST=3)
+def test_a_personalised_segment_message_counts_its_rendered_texts_against_the_parts_cap(db):
+    MemberFactory(mobile="+14155550100", attributes={"story": "y" * 500})  # four parts with "Dear "
+    _, raw_key = api_key_create(name="unlimited", daily_quota_parts=0)
+    response = post_json(key_client(raw_key), to_everyone(content="Dear [[story]]"))
+    assert "more than 3 message parts in one request (this one needs 4)" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Hello [[firstName]], your score is [[score]]",
+        "[[nickname,friend]] and [[lastName , customer]]!",
+        "no tags at all",
+        "[[firstName]]",
+        "[[unknown]]",
+        "[[country]] {€} [[email]]",
+    ],
+)
+def test_a_template_rendered_in_the_database_reads_as_rendered_for_sending(db, template):
+    from audiences.models import Member
+    from messaging.personalise import member_values, render, rendered_sql
+
+    MemberFactory(first_name="Ada", attributes={"score": 42, "nickname": ""})
+    MemberFactory(first_name="Łucja", last_name="", attributes={"score": 3.5, "nickname": "Lu"})
+    MemberFactory(first_name="", attributes={})
+    rows = Member.objects.order_by("id").annotate(rendered_text=rendered_sql(template))
+    assert [row.rendered_text for row in rows] == [render(template, member_values(row)) for row in rows]
+
+
+def test_a_segment_members_text_rendered_at_send_time_counts_in_the_parts_used_today(db):
+    MemberFactory(mobile="+14155550100", attributes={"story": "short"})
+    api_key, raw_key = api_key_create(name="limited")
+    assert post_json(key_client(raw_key), to_everyone(content="[[story]]")).status_code == 200
+    message_expand(message_id=SmsMessage.objects.get().id)
+    # The member's text grows after the request (an edit, an import): what is sent is counted.
+    from audiences.models import Member
+
+    Member.objects.update(attributes={"story": "y" * 400})
+    dispatch_due_run(seconds=5)
+    assert [len(sms.text) for sms in locmem.outbox] == [400]
+    assert Recipient.objects.get().content == "y" * 400
+    assert api_key_parts_used_today(api_key=api_key) == 3

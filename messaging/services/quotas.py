@@ -16,8 +16,9 @@ the United States' +1).
 Parts are counted on the text each recipient gets: a personalised message's recipient rows hold
 their rendered text, and both the request's cost and the parts used today count that text (the
 day's count in SQL, by the rules of messaging.text). A segment message is rendered at send time:
-at the request it is counted as its audience times the template's parts, and dispatch refuses a
-rendered text longer than SMS_MAX_RENDERED_CHARS, which bounds what it can grow to.
+at the request a personalised one counts each member's text rendered in the database; dispatch
+stores the text it renders on the row (so the day's count sees it from then on) and refuses one
+longer than SMS_MAX_RENDERED_CHARS, which bounds what a member edited since can grow to.
 """
 
 from collections.abc import Iterable, Mapping
@@ -34,6 +35,7 @@ from django.utils import timezone
 from messaging.api.errors import ContractError, Problem, invalid_format
 from messaging.api.normaliser import NUMBER_TYPE_NAMES, MessageSpec
 from messaging.models import ApiKey, Recipient, RecipientState, SmsMessage
+from messaging.personalise import rendered_sql
 from messaging.text import GSM7_BASIC, GSM7_EXTENDED, text_layout
 
 COUNTRY_REFUSED_CODE = "country-not-allowed"
@@ -126,9 +128,10 @@ def request_parts(
     parts_by_message: Mapping[int, int] | None = None,
     counted: Mapping[int, int] | None = None,
 ) -> int:
-    """The parts a request will cost: a listed message by its recipients' rendered texts
-    (`parts_by_message`, when known) or its template times its phones; a segment message by its
-    audience's size (`counted`) times its template's parts."""
+    """The parts a request will cost: a message by the parts of its recipients' rendered texts
+    (`parts_by_message`, when known: a listed message's rows, a personalised segment message's
+    audience rendered in the database), else a listed message by its template times its phones
+    and a segment message by its audience's size (`counted`) times its template's parts."""
     parts_by_message = parts_by_message or {}
     parts_of = {spec.position: text_layout(spec.content).parts for spec in specs}
     needed = 0
@@ -137,7 +140,11 @@ def request_parts(
             needed += parts_by_message[position]
         else:
             needed += parts_of.get(position, 1) * len(list(phones))
-    needed += sum(parts_of.get(position, 1) * count for position, count in (counted or {}).items())
+    for position, count in (counted or {}).items():
+        if position in parts_by_message:
+            needed += parts_by_message[position]
+        else:
+            needed += parts_of.get(position, 1) * count
     return needed
 
 
@@ -154,18 +161,30 @@ _NOT_GSM7 = f"[^{_bracket(GSM7_BASIC | GSM7_EXTENDED)}]"
 _ASTRAL = "[\U00010000-\U0010ffff]"
 
 
-def _recipient_parts_sql():
-    length = Length("content")
-    extended = sum(
-        (length - Length(Replace("content", Value(ch), Value(""))) for ch in sorted(GSM7_EXTENDED)), Value(0)
-    )
-    ucs2_units = Case(When(content__regex=_ASTRAL, then=length * Value(2)), default=length)
+def text_parts_sql(field: str, *, empty=None):
+    """The parts of the text in `field` (a column or an annotation), as a database expression;
+    `empty` is what an empty text counts (by default 1)."""
+    length = Length(field)
+    extended = sum((length - Length(Replace(field, Value(ch), Value(""))) for ch in sorted(GSM7_EXTENDED)), Value(0))
+    ucs2_units = Case(When(**{f"{field}__regex": _ASTRAL}, then=length * Value(2)), default=length)
     return Case(
-        When(content="", then=F("message__parts")),
-        When(content__regex=_NOT_GSM7, then=_units_to_parts(ucs2_units, 70, 67)),
+        When(**{field: ""}, then=empty if empty is not None else Value(1)),
+        When(**{f"{field}__regex": _NOT_GSM7}, then=_units_to_parts(ucs2_units, 70, 67)),
         default=_units_to_parts(length + extended, 160, 153),
         output_field=IntegerField(),
     )
+
+
+def _recipient_parts_sql():
+    """A recipient's parts: its own (personalised) text's, or its message's when it has none."""
+    return text_parts_sql("content", empty=F("message__parts"))
+
+
+def audience_rendered_parts(audience: QuerySet, template: str) -> int:
+    """The parts a personalised segment message costs: each member's rendered text counted, in
+    the database."""
+    rendered = audience.exclude(mobile__isnull=True).exclude(mobile="").annotate(rendered_text=rendered_sql(template))
+    return rendered.aggregate(parts=Sum(text_parts_sql("rendered_text")))["parts"] or 0
 
 
 def _units_to_parts(units, single: int, multi: int):

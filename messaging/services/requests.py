@@ -158,6 +158,9 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
     # really be sent.
     audiences = _counted_audiences(api_key, specs, messages)
     sizes = quotas.audience_sizes(audiences) if audiences else {}
+    for spec in specs:
+        if spec.personalised and spec.position in audiences:
+            parts_by_message[spec.position] = quotas.audience_rendered_parts(audiences[spec.position], spec.content)
     quotas.request_parts_check(
         needed=quotas.request_parts(
             specs=specs, phones_by_message=phones_by_message, parts_by_message=parts_by_message, counted=sizes
