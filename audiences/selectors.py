@@ -1,5 +1,3 @@
-from dataclasses import dataclass
-
 from django.db.models import QuerySet
 
 from audiences.models import Member, Segment
@@ -9,12 +7,14 @@ def segment_ids_existing(*, ids: set[int]) -> set[int]:
     return set(Segment.objects.filter(id__in=ids).values_list("id", flat=True))
 
 
-def members_by_ids(*, ids: list[int]) -> dict[int, Member]:
-    return {member.id: member for member in Member.objects.filter(id__in=ids)}
+def members_by_ids(*, ids: list[int], caller: str | None = None) -> dict[int, Member]:
+    """The members of these ids that the caller may reach (see members_visible)."""
+    return {member.id: member for member in members_visible(caller=caller).filter(id__in=ids)}
 
 
-def members_by_mobiles(*, mobiles: list[str]) -> dict[str, Member]:
-    return {member.mobile: member for member in Member.objects.filter(mobile__in=mobiles)}
+def members_by_mobiles(*, mobiles: list[str], caller: str | None = None) -> dict[str, Member]:
+    """The members of these numbers that the caller may reach (see members_visible)."""
+    return {member.mobile: member for member in members_visible(caller=caller).filter(mobile__in=mobiles)}
 
 
 def member_reachable(member: Member, *, channel: str) -> bool:
@@ -28,20 +28,12 @@ def members_reachable(*, channel: str) -> QuerySet[Member]:
     return Member.objects.filter(active=True, mobile__isnull=False, **{subscription: True})
 
 
-@dataclass
-class MembersPage:
-    total: int
-    members: list[Member]
-
-
-def members_page(*, start: int, per_page: int, mobile: str | None = None, email: str | None = None) -> MembersPage:
-    """One page of members by id, 1-based `start`; filtered by exact mobile or email when given."""
-    members = Member.objects.order_by("id")
-    if mobile:
-        members = members.filter(mobile=mobile.strip())
-    if email:
-        members = members.filter(email=email.strip().lower())
-    return MembersPage(total=members.count(), members=list(members[start - 1 : start - 1 + per_page]))
+def members_visible(*, caller: str | None) -> QuerySet[Member]:
+    """The members a caller may read: every one for a gateway user (None); for a partner key (its
+    tag, "key:<id>"), its own members and the gateway's shared audience."""
+    if caller is None:
+        return Member.objects.all()
+    return Member.objects.filter(owner__in=(caller, ""))
 
 
 def segment_member_count(*, segment: Segment, channel: str | None = None) -> int:

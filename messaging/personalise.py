@@ -59,3 +59,15 @@ def rendered_sql(template: str):
     if len(pieces) == 1:
         return Coalesce(pieces[0], Value("", output_field=TextField()))
     return Concat(*pieces, output_field=TextField())
+
+
+def recipient_text(recipient) -> str:
+    """The text one recipient gets: its own stored text, else the message's with its tags resolved
+    for the member (or, for a bare number, the mobile alone)."""
+    if recipient.content:
+        return recipient.content
+    message = recipient.message
+    if not message.personalised:
+        return message.content
+    values = member_values(recipient.member) if recipient.member else {"mobile": recipient.phone}
+    return render(message.content, values)

@@ -125,6 +125,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIN
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "messaging.api.authentication.ApiKeyAuthentication",
+        "messaging.api.authentication.AccessTokenAuthentication",
         "messaging.api.authentication.GatewayBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["messaging.api.access.GatewayAccess"],
@@ -168,6 +169,11 @@ SMS_MAX_RENDERED_CHARS = env.int("SMS_MAX_RENDERED_CHARS", default=5000)
 SMS_MAX_XML_DEPTH = env.int("SMS_MAX_XML_DEPTH", default=32)
 SMS_DEFAULT_REGION = env.str("SMS_DEFAULT_REGION", default="US")
 API_KEY_DEFAULT_RATE_PER_MINUTE = env.int("API_KEY_DEFAULT_RATE_PER_MINUTE", default=600000)
+# How long an access token of GET /api/v1/oauth/accesstoken lives, in seconds.
+VOLTMX_ACCESS_TOKEN_SECONDS = env.int("VOLTMX_ACCESS_TOKEN_SECONDS", default=3600)
+# Unsafe, for legacy callers that cannot send credentials: serve Fetch All SMS and Get Full
+# Content (message texts, personal data) to anyone, every partner's messages, as Volt MX does.
+VOLTMX_OPEN_FETCH_APIS = env.bool("VOLTMX_OPEN_FETCH_APIS", default=False)
 IDEMPOTENCY_WINDOW_HOURS = env.int("IDEMPOTENCY_WINDOW_HOURS", default=24)
 # 0-1023; each process that serves the API on one machine should have its own.
 REQUEST_ID_NODE = env.int("REQUEST_ID_NODE", default=-1)
@@ -252,6 +258,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [
         "rest_framework.authentication.SessionAuthentication",
         "messaging.api.authentication.ApiKeyAuthentication",
+        "messaging.api.authentication.AccessTokenAuthentication",
         "messaging.api.authentication.GatewayBasicAuthentication",
     ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

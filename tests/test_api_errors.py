@@ -166,7 +166,14 @@ PROBLEMS = [
     ({"recipients": {"recipient": {"mobile": "0712345678"}}}, "invalid mobile number"),
     ({"recipients": {"recipient": {"mobile": "+1555"}}}, "invalid mobile number"),
     ({"recipients": {"recipient": {"id": "abc"}}}, "invalid recipient id"),
-    ({"recipients": {"recipient": {"name": "x"}}}, "recipient needs an id or a mobile"),
+    (
+        {"recipients": {"recipient": {"name": "x"}}},
+        "recipient needs an id or a mobile @ message :3, invalid attribute name",
+    ),
+    ({"sendVoiceSMSOnFailure": "true"}, "invalid attribute sendVoiceSMSOnFailure"),
+    ({"recipients": {"recipient": {"id": "1", "Mobile": "+14155550123"}}}, "invalid attribute Mobile"),
+    ({"recipients": {"segment": {"criteria": "##1##", "name": "x"}}}, "invalid attribute name"),
+    ({"recipients": {"recipient": {"id": "1"}, "audience": "x"}}, "invalid attribute audience"),
     ({"content": None}, "content is required"),
     ({"sendVoiceSmsOnFailure": "maybe"}, "sendVoiceSmsOnFailure must be true or false"),
 ]
@@ -175,6 +182,7 @@ PROBLEMS = [
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize(("changes", "what"), PROBLEMS, ids=[what for _, what in PROBLEMS])
 def test_an_invalid_field_names_the_problem_and_the_message(client, message, fmt, changes, what):
+    """Unknown keys, at every level of a message, are named too: none is dropped silently."""
     response = post(client, fmt, send_request(message(), message(), message(**changes)))
     assert response.status_code == 400
     assert answer_text(response, fmt) == invalid(f"{what} @ message :3")
@@ -247,3 +255,14 @@ def test_a_request_with_no_message_is_refused(client, fmt):
     response = post(client, fmt, {"smsServiceRequest": {"messages": {"channel": "text"}}})
     assert response.status_code == 400
     assert answer_text(response, fmt) == invalid("message is required @ message :1")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_unknown_key_above_the_messages_is_refused(client, message, fmt):
+    body = send_request(message())
+    body["smsServiceRequest"]["sender"] = "x"
+    body["smsServiceRequest"]["messages"]["priority"] = "true"
+    response = post(client, fmt, body)
+    assert response.status_code == 400
+    assert answer_text(response, fmt) == invalid("invalid attribute sender, invalid attribute priority")
+    assert nothing_stored()

@@ -26,6 +26,23 @@ CHANNELS = {
     "voicesms": Channel.VOICE,
 }
 MAX_CONTENT_CHARS = 5000
+# The keys each level of the tree may hold (CONTRACT section 2); any other is refused, never dropped.
+REQUEST_KEYS = frozenset({"messages"})
+MESSAGES_KEYS = frozenset({"message", "channel"})
+MESSAGE_KEYS = frozenset(
+    {
+        "startTimestamp",
+        "expiryTimestamp",
+        "priorityService",
+        "recipients",
+        "content",
+        "channel",
+        "sendVoiceSmsOnFailure",
+    }
+)
+RECIPIENTS_KEYS = frozenset({"recipient", "segment"})
+RECIPIENT_KEYS = frozenset({"id", "mobile"})
+SEGMENT_KEYS = frozenset({"criteria"})
 PERSONALISATION_TAG = re.compile(r"\[\[[^\[\]]+\]\]")
 
 
@@ -161,6 +178,38 @@ def parse_member_id(value):
     return int(text)
 
 
+def unknown_keys(node, allowed: frozenset) -> list[str]:
+    """The keys of an object that its level does not know, in the order given."""
+    if not isinstance(node, dict):
+        return []
+    return [str(key) for key in node if key not in allowed]
+
+
+def _invalid_attributes(keys, position=None) -> list[Problem]:
+    return [Problem(f"invalid attribute {key}", position) for key in dict.fromkeys(keys)]
+
+
+def _request_unknown_keys(tree) -> list[Problem]:
+    """Unknown keys above the messages: beside the root, in smsServiceRequest and in messages."""
+    request_node = tree["smsServiceRequest"]
+    keys = [key for key in tree if key != "smsServiceRequest"] + unknown_keys(request_node, REQUEST_KEYS)
+    for messages in as_list(request_node.get("messages")):
+        keys += unknown_keys(messages, MESSAGES_KEYS)
+    return _invalid_attributes(keys)
+
+
+def _message_unknown_keys(message) -> list[str]:
+    keys = unknown_keys(message, MESSAGE_KEYS)
+    for recipients in as_list(message.get("recipients")):
+        keys += unknown_keys(recipients, RECIPIENTS_KEYS)
+        if isinstance(recipients, dict):
+            for entry in as_list(recipients.get("recipient")):
+                keys += unknown_keys(entry, RECIPIENT_KEYS)
+            for entry in as_list(recipients.get("segment")):
+                keys += unknown_keys(entry, SEGMENT_KEYS)
+    return [f"invalid attribute {key}" for key in keys]
+
+
 def flatten_messages(request_node):
     """Each `message` with the `channel` of the `messages` it stands in."""
     flat = []
@@ -188,7 +237,7 @@ def normalise_send_request(tree, *, now: datetime, existing_segment_ids: Callabl
     if sum(len(recipient_entries) for recipient_entries, _ in entries) > settings.SMS_MAX_RECIPIENTS:
         raise invalid_format([Problem(f"more than {settings.SMS_MAX_RECIPIENTS} recipients")])
 
-    problems: list[Problem] = []
+    problems: list[Problem] = _request_unknown_keys(tree)
     specs: list[MessageSpec] = []
     parsed_criteria: list[tuple[int, str, object]] = []
     for position, ((message, default_channel), (recipient_entries, segment_entries)) in enumerate(
@@ -216,6 +265,7 @@ def normalise_send_request(tree, *, now: datetime, existing_segment_ids: Callabl
                 continue
             spec.criteria.append(criteria.strip())
             parsed_criteria.append((position, criteria, tree_))
+        message_problems += _message_unknown_keys(message)
         problems.extend(Problem(text, position) for text in dict.fromkeys(message_problems))
         specs.append(spec)
 

@@ -106,8 +106,11 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
     listed = [spec for spec in specs if not spec.by_segment]
     member_ids = [r.member_id for s in listed for r in s.recipients if r.member_id is not None]
     mobiles = [r.mobile for s in listed for r in s.recipients if r.mobile]
-    by_id = members_by_ids(ids=member_ids) if member_ids else {}
-    by_mobile = members_by_mobiles(mobiles=mobiles) if mobiles else {}
+    # A partner reaches its own members and the shared audience; another partner's member is a
+    # stranger to it (by id: not found; by mobile: a number that is no member of its audience).
+    caller = client if client.startswith("key:") else None
+    by_id = members_by_ids(ids=member_ids, caller=caller) if member_ids else {}
+    by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
     messages = []
     for spec in specs:
         layout = text_layout(spec.content)
