@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -19,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 
 from messaging.ids import id_from_text
 from messaging.models import (
+    SCOPES,
     ApiKey,
     InboundSms,
     Provider,
@@ -30,7 +32,7 @@ from messaging.models import (
 )
 from messaging.personalise import member_values, render
 from messaging.selectors_console import id_floor_at, table_estimate
-from messaging.services.api_keys import api_key_revoke
+from messaging.services.api_keys import api_key_revoke, countries_clean, number_types_clean, scopes_clean
 from messaging.services.cancel import sms_request_cancel
 from messaging.services.operations import recipients_cancel
 from messaging.services.providers import ProviderConfigError, properties_masked, provider_properties_merge
@@ -127,10 +129,79 @@ def _digits(term: str) -> str:
     return term[1:] if term.startswith("+") else term
 
 
+class ApiKeyForm(forms.ModelForm):
+    """A key's limits as staff set them: scopes and refused number types to tick, countries as
+    a comma list; each checked as create_api_key checks it."""
+
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, scope) for scope in SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="What the key may do; outside them a call is 403.",
+    )
+    allowed_countries = forms.CharField(
+        required=False,
+        help_text="ISO 3166 codes it may send to, comma-separated (e.g. US, KE); empty: any country.",
+    )
+    allowed_number_types = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Number types refused by default (SMS_REFUSED_NUMBER_TYPES) that this key may send to anyway.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = (
+            "name",
+            "scopes",
+            "rate_limit_per_minute",
+            "daily_quota_parts",
+            "allowed_countries",
+            "allowed_number_types",
+            "quiet_hours_enabled",
+            "quiet_hours_start",
+            "quiet_hours_end",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = list(self.instance.allowed_number_types or []) if self.instance.pk else []
+        names = sorted({str(name).upper() for name in [*settings.SMS_REFUSED_NUMBER_TYPES, *stored]})
+        self.fields["allowed_number_types"].choices = [(name, name) for name in names]
+        if self.instance.pk:
+            self.initial["allowed_countries"] = ", ".join(self.instance.allowed_countries or [])
+
+    def clean_scopes(self):
+        return scopes_clean(self.cleaned_data["scopes"])
+
+    def clean_allowed_countries(self):
+        return countries_clean(self.cleaned_data["allowed_countries"].replace(";", ",").split(","))
+
+    def clean_allowed_number_types(self):
+        return number_types_clean(self.cleaned_data["allowed_number_types"])
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "prefix", "rate_limit_per_minute", "created_at", "revoked_at")
-    readonly_fields = ("prefix", "key_hash", "created_at", "revoked_at", "last_used_at")
+    form = ApiKeyForm
+    list_display = ("name", "prefix", "daily_quota_parts", "rate_limit_per_minute", "created_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "revoked_at", "last_used_at")
+    fieldsets = (
+        (None, {"fields": ("name", "prefix", "created_at", "last_used_at", "revoked_at")}),
+        (
+            "What it may send",
+            {
+                "fields": (
+                    "scopes",
+                    "rate_limit_per_minute",
+                    "daily_quota_parts",
+                    "allowed_countries",
+                    "allowed_number_types",
+                )
+            },
+        ),
+        ("Quiet hours", {"fields": ("quiet_hours_enabled", "quiet_hours_start", "quiet_hours_end")}),
+    )
     search_fields = ("name", "prefix")
     actions = ["revoke_keys"]
 

@@ -160,6 +160,17 @@ SMS_DEFAULT_DAILY_QUOTA_PARTS = env.int("SMS_DEFAULT_DAILY_QUOTA_PARTS", default
 SMS_DEFAULT_ALLOWED_COUNTRIES = [
     code.strip().upper() for code in env.str("SMS_DEFAULT_ALLOWED_COUNTRIES", default="").split(",") if code.strip()
 ]
+# Number types (phonenumbers' PhoneNumberType names) refused unless a key's allowed_number_types
+# lists them: premium and shared-cost lines bill the sender, and the others either cannot take a
+# text (voicemail, pager) or hide where it goes (UAN, personal numbers, a number of no known type).
+SMS_REFUSED_NUMBER_TYPES = env.list(
+    "SMS_REFUSED_NUMBER_TYPES",
+    default=["PREMIUM_RATE", "SHARED_COST", "UAN", "UNKNOWN", "VOICEMAIL", "PAGER", "PERSONAL_NUMBER"],
+)
+# Message parts one request may cost (recipients times parts, a segment by its audience); 0: no cap.
+SMS_MAX_PARTS_PER_REQUEST = env.int("SMS_MAX_PARTS_PER_REQUEST", default=100000)
+# The longest text personalisation may make of a message (the longest content a request may hold).
+SMS_MAX_RENDERED_CHARS = env.int("SMS_MAX_RENDERED_CHARS", default=5000)
 SMS_MAX_XML_DEPTH = env.int("SMS_MAX_XML_DEPTH", default=32)
 SMS_DEFAULT_REGION = env.str("SMS_DEFAULT_REGION", default="US")
 API_KEY_DEFAULT_RATE_PER_MINUTE = env.int("API_KEY_DEFAULT_RATE_PER_MINUTE", default=600000)

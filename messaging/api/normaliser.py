@@ -51,6 +51,7 @@ PERSONALISATION_TAG = re.compile(r"\[\[[^\[\]]+\]\]")
 class RecipientRef:
     member_id: int | None = None
     mobile: str | None = None
+    number_type: str | None = None  # the mobile's phonenumbers type by name (PREMIUM_RATE, ...)
 
 
 @dataclass
@@ -143,7 +144,15 @@ def parse_channel(value):
     raise _Invalid("unknown channel")
 
 
+NUMBER_TYPE_NAMES = {value: name for name, value in vars(phonenumbers.PhoneNumberType).items() if name.isupper()}
+
+
 def parse_mobile(value):
+    return parse_mobile_typed(value)[0]
+
+
+def parse_mobile_typed(value) -> tuple[str, str]:
+    """(the number in E.164, its phonenumbers type by name), from one parse."""
     value = scalar(value)
     if not isinstance(value, str) or not value.strip().startswith("+"):
         raise _Invalid("invalid mobile number")
@@ -153,7 +162,8 @@ def parse_mobile(value):
         raise _Invalid("invalid mobile number") from None
     if not phonenumbers.is_valid_number(number):
         raise _Invalid("invalid mobile number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    kind = NUMBER_TYPE_NAMES.get(phonenumbers.number_type(number), "UNKNOWN")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind
 
 
 def parse_member_id(value):
@@ -334,7 +344,8 @@ def _recipient_ref(entry):
     if entry.get("id") not in (None, ""):
         return RecipientRef(member_id=parse_member_id(entry["id"]))
     if entry.get("mobile") not in (None, ""):
-        return RecipientRef(mobile=parse_mobile(entry["mobile"]))
+        mobile, kind = parse_mobile_typed(entry["mobile"])
+        return RecipientRef(mobile=mobile, number_type=kind)
     raise _Invalid("recipient needs an id or a mobile")
 
 
