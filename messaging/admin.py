@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from messaging.ids import id_from_text
 from messaging.models import (
     SCOPES,
+    AccessToken,
     ApiKey,
     InboundSms,
     Provider,
@@ -32,6 +33,7 @@ from messaging.models import (
 )
 from messaging.personalise import member_values, render
 from messaging.selectors_console import id_floor_at, table_estimate
+from messaging.services.access_tokens import access_token_revoke
 from messaging.services.api_keys import api_key_revoke, countries_clean, number_types_clean, scopes_clean
 from messaging.services.cancel import sms_request_cancel
 from messaging.services.operations import recipients_cancel
@@ -611,3 +613,31 @@ class InboundSmsAdmin(ConsoleAdmin):
     @admin.display(description="text")
     def short_text(self, obj):
         return obj.text if len(obj.text) <= 60 else obj.text[:59] + "…"
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(admin.ModelAdmin):
+    """Volt MX access tokens handed to gateway users; only the token half is shown (the secret is
+    stored as its hash). Revoking one ends it at once."""
+
+    list_display = ("short_token", "user", "created_at", "expires_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    fields = ("short_token", "user", "created_at", "expires_at", "revoked_at")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request):
+        return False  # a token is issued by GET /api/v1/oauth/accesstoken to the user who signs in
+
+    @admin.display(description="token")
+    def short_token(self, obj):
+        return obj.token[:8] + "…"
+
+    @admin.action(description="Revoke the selected access tokens", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        for access_token in queryset.filter(revoked_at__isnull=True):
+            access_token_revoke(access_token=access_token)
+        self.message_user(request, "Revoked the selected access tokens.", messages.SUCCESS)

@@ -266,3 +266,19 @@ def test_a_route_names_a_permission_or_opens_to_any_user_but_not_both():
         Access(None, ())
     with pytest.raises(ValueError):
         Access(None, ("messaging.view_smsrequest",), any_user=True)
+
+
+def test_a_token_revoked_in_the_admin_is_refused(aladdin):
+    from django.test import Client
+
+    api = token_client(token_pair())
+    assert status_of(api).status_code == 200
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    console = Client()
+    console.force_login(root)
+    page = console.get("/admin/messaging/accesstoken/")
+    assert page.status_code == 200 and b"AccessSecret" not in page.content
+    token = AccessToken.objects.get()
+    console.post("/admin/messaging/accesstoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]})
+    assert AccessToken.objects.get().revoked_at is not None
+    assert status_of(api).status_code == 401
