@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
+from messaging.api.access import scopes_beyond
 from messaging.ids import id_from_text
 from messaging.models import (
     SCOPES,
@@ -133,7 +134,10 @@ def _digits(term: str) -> str:
 
 class ApiKeyForm(forms.ModelForm):
     """A key's limits as staff set them: scopes and refused number types to tick, countries as
-    a comma list; each checked as create_api_key checks it."""
+    a comma list; each checked as create_api_key checks it. A scope is added only by a staff
+    member who holds the permissions of the routes it opens (`editor`, set by the admin)."""
+
+    editor = None
 
     scopes = forms.MultipleChoiceField(
         choices=[(scope, scope) for scope in SCOPES],
@@ -174,7 +178,15 @@ class ApiKeyForm(forms.ModelForm):
             self.initial["allowed_countries"] = ", ".join(self.instance.allowed_countries or [])
 
     def clean_scopes(self):
-        return scopes_clean(self.cleaned_data["scopes"])
+        scopes = scopes_clean(self.cleaned_data["scopes"])
+        added = [scope for scope in scopes if scope not in (self.instance.scopes or [])]
+        beyond = scopes_beyond(self.editor, added) if self.editor is not None else []
+        if beyond:
+            raise ValidationError(
+                f"You may not grant {', '.join(beyond)}: a scope is granted only by staff who hold the "
+                "permissions of the routes it opens."
+            )
+        return scopes
 
     def clean_allowed_countries(self):
         return countries_clean(self.cleaned_data["allowed_countries"].replace(";", ",").split(","))
@@ -209,6 +221,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # keys are issued by `manage.py create_api_key`, which shows the key once
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.editor = request.user
+        return form
 
     @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke_keys(self, request, queryset):

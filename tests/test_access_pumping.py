@@ -444,6 +444,34 @@ def test_the_admin_refuses_an_unknown_country_and_keeps_the_key(admin_client):
     assert api_key.allowed_countries == []
 
 
+@pytest.mark.django_db
+def test_marketing_cannot_grant_a_scope_beyond_its_own_permissions():
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from ops.groups import console_groups_setup
+
+    console_groups_setup()
+    user = get_user_model().objects.create_user("marketer", is_staff=True)
+    user.groups.add(Group.objects.get(name="marketing"))
+    console = Client()
+    console.force_login(user)
+    api_key = api_key_create(name="partner")[0]
+    url = f"/admin/messaging/apikey/{api_key.pk}/change/"
+    refused = console.post(url, key_form(api_key, scopes=["send", "status", "config"]))
+    assert refused.status_code == 200
+    assert "You may not grant config" in refused.content.decode()
+    api_key.refresh_from_db()
+    assert api_key.scopes == ["send", "status"]
+    # segments opens DELETE, which no group holds; audience:read only reads members.
+    assert "You may not grant segments" in console.post(url, key_form(api_key, scopes=["segments"])).content.decode()
+    granted = console.post(url, key_form(api_key, scopes=["send", "status", "audience:read"]))
+    assert granted.status_code == 302
+    api_key.refresh_from_db()
+    assert api_key.scopes == ["send", "status", "audience:read"]
+
+
 # The system check.
 
 

@@ -62,3 +62,30 @@ class GatewayAccess(BasePermission):
             return True  # the view answers 405 for a method it does not have
         access = view_access(view, request.method)
         return access is not None and caller_may(user, access)
+
+
+def scope_permissions() -> dict[str, set[str]]:
+    """For each scope, the staff permissions of every route method that the scope opens: what a
+    staff member must hold to grant that scope to a key (no one hands out more than they have)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    needed: dict[str, set[str]] = {scope: set() for scope in SCOPES}
+
+    def walk(patterns):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns)
+            elif isinstance(entry, URLPattern):
+                declared = getattr(getattr(entry.callback, "cls", None), "access", None)
+                for access in declared.values() if isinstance(declared, dict) else [declared]:
+                    if isinstance(access, Access) and access.scope is not None:
+                        needed[access.scope].update(access.permissions)
+
+    walk(get_resolver().url_patterns)
+    return needed
+
+
+def scopes_beyond(user, scopes) -> list[str]:
+    """The scopes among these that the user could not use as staff."""
+    needed = scope_permissions()
+    return [scope for scope in scopes if not user.has_perms(needed.get(scope, ()))]
