@@ -7,6 +7,7 @@ import tempfile
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -17,9 +18,9 @@ from django.utils.html import format_html
 from audiences import values
 from audiences.models import AttributeType, AudienceAttribute, Member, Segment, SegmentCondition
 from audiences.segments import MEMBER_FIELDS, OPERATORS, SegmentError, plan_text, segment_plan, segment_plan_build
-from audiences.selectors import members_reachable
+from audiences.selectors import plan_member_count
 from audiences.services.importing import ImportRefused, members_export_rows, members_import
-from audiences.services.members import MemberError, member_fields_clean
+from audiences.services.members import MemberError, member_fields_clean, member_opt_out_lift
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 
@@ -60,16 +61,24 @@ class MemberForm(forms.ModelForm):
             "smsSubscription": cleaned.get("sms_subscription"),
             "voiceSubscription": cleaned.get("voice_subscription"),
             "emailSubscription": cleaned.get("email_subscription"),
-            "lastActiveDate": cleaned.get("last_active_date"),
+            "attributes": cleaned.get("attributes") or {},
         }
         declared = values.attributes_declared()
         try:
-            fields = member_fields_clean({k: v for k, v in given.items() if k != "lastActiveDate"}, declared=declared)
-            attributes = values.attributes_clean(cleaned.get("attributes") or {}, declared)
+            fields = member_fields_clean(given, declared=declared)
         except (MemberError, ValueError) as error:
             raise ValidationError(str(error)) from None
-        cleaned.update(email=fields.email, mobile=fields.mobile, attributes=attributes)
+        cleaned.update(email=fields.email, mobile=fields.mobile, attributes=fields.attributes)
         return cleaned
+
+
+class LiftOptOutForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why the person may be texted again (e.g. written consent received on 2026-11-30). "
+        "Kept on the member and in the admin's history.",
+    )
 
 
 class ImportForm(forms.Form):
@@ -91,10 +100,12 @@ class MemberAdmin(admin.ModelAdmin):
         "state",
         "active",
         "sms_subscription",
+        "sms_opted_out_at",
     )
     list_filter = (
         "active",
         "sms_subscription",
+        ("sms_opted_out_at", admin.EmptyFieldListFilter),
         "voice_subscription",
         "email_subscription",
         "country",
@@ -102,8 +113,43 @@ class MemberAdmin(admin.ModelAdmin):
     )
     search_fields = ("first_name", "last_name", "=mobile", "email")
     show_full_result_count = False
-    readonly_fields = ("created_at", "updated_at")
-    actions = ["export_selected"]
+    readonly_fields = ("owner", "sms_opted_out_at", "sms_opt_out_lifted", "created_at", "updated_at")
+    actions = ["export_selected", "lift_opt_out"]
+
+    def get_readonly_fields(self, request, obj=None):
+        """The SMS subscription of a member who texted STOP is the person's: the lift action
+        (with its permission and a reason) changes it, the form does not."""
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.sms_opted_out_at is not None:
+            return (*fields, "sms_subscription")
+        return fields
+
+    def has_lift_opt_out_permission(self, request):
+        return request.user.has_perm("audiences.lift_opt_out")
+
+    @admin.action(
+        description="Lift the opt-out these members texted (STOP), with a reason", permissions=["lift_opt_out"]
+    )
+    def lift_opt_out(self, request, queryset):
+        form = LiftOptOutForm(request.POST if "reason" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            lifted = 0
+            for member in queryset.filter(sms_opted_out_at__isnull=False):
+                if member_opt_out_lift(member=member, reason=reason, actor=request.user.get_username()):
+                    self.log_change(request, member, f"Lifted the opt-out the person texted (STOP): {reason}")
+                    lifted += 1
+            messages.success(request, f"{lifted} members subscribed to SMS again.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Lift an opt-out the person texted",
+            "form": form,
+            "members": queryset.filter(sms_opted_out_at__isnull=False),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/audiences/member/lift_opt_out.html", context)
 
     def get_urls(self):
         return [
@@ -139,7 +185,7 @@ class MemberAdmin(admin.ModelAdmin):
             raise PermissionDenied
         return _csv_response(members_export_rows())
 
-    @admin.action(description="Export selected members as CSV")
+    @admin.action(description="Export selected members as CSV", permissions=["view"])
     def export_selected(self, request, queryset):
         return _csv_response(members_export_rows(members=queryset))
 
@@ -176,7 +222,7 @@ def _csv_response(rows):
 class AudienceAttributeForm(forms.ModelForm):
     class Meta:
         model = AudienceAttribute
-        fields = ("name", "type", "choices")
+        fields = ("name", "type", "choices", "required", "reconciliation_key")
 
     def clean_name(self):
         try:
@@ -202,7 +248,14 @@ class AudienceAttributeForm(forms.ModelForm):
 @admin.register(AudienceAttribute)
 class AudienceAttributeAdmin(admin.ModelAdmin):
     form = AudienceAttributeForm
-    list_display = ("name", "type", "choices", "used_by")
+    list_display = ("name", "type", "choices", "required", "used_by")
+    readonly_fields = ("created_by", "modified_by", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user.get_username()
+        obj.modified_by = request.user.get_username()
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="Used by segments")
     def used_by(self, attribute):
@@ -301,14 +354,17 @@ class SegmentAdmin(admin.ModelAdmin):
             plan_filter = segment_plan(segment)
         except SegmentError:
             return "-"
-        from audiences.segments import plan_q
-
-        everyone = Member.objects.filter(plan_q(plan_filter)).count()
-        reachable = members_reachable(channel="text").filter(plan_q(plan_filter)).count()
+        try:
+            everyone = plan_member_count(plan=plan_filter)
+            reachable = plan_member_count(plan=plan_filter, channel="text")
+        except SegmentError as error:
+            return f"cannot be counted: {error}"
         return format_html("{} members, of whom {} active and SMS-subscribed", everyone, reachable)
 
     def validate_view(self, request):
         """The change form's definition and conditions, checked without saving."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:audiences_segment_changelist"))
         definition = request.POST.get("definition", "")
@@ -324,11 +380,12 @@ class SegmentAdmin(admin.ModelAdmin):
         except SegmentError as error:
             context["problems"] = error.problems
         else:
-            from audiences.segments import plan_q
-
             context["evaluated"] = plan_text(plan)
-            context["everyone"] = Member.objects.filter(plan_q(plan)).count()
-            context["reachable"] = members_reachable(channel="text").filter(plan_q(plan)).count()
+            try:
+                context["everyone"] = plan_member_count(plan=plan)
+                context["reachable"] = plan_member_count(plan=plan, channel="text")
+            except SegmentError as error:
+                context["problems"] = error.problems
         return TemplateResponse(request, "admin/audiences/segment/validate.html", context)
 
 

@@ -1,4 +1,4 @@
-"""The audience and segment API, in the Volt MX shapes. Each view parses, calls one service and
+"""The segment API (members: api_members.py; attributes: api_attributes.py). Each view parses, calls one service and
 renders; authentication, parsers, renderers and errors are the project's defaults."""
 
 from django.http import Http404
@@ -6,9 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audiences import selectors
-from audiences.models import Member, Segment
+from audiences.models import Segment
 from audiences.segments import SegmentError
-from audiences.services.members import MemberError, member_as_dict, member_create, member_delete, member_update
 from audiences.services.segments import (
     SegmentInUse,
     segment_as_dict,
@@ -46,78 +45,6 @@ def _paging(request) -> tuple[int, int]:
         return int(raw)
 
     return number("startElement", 1, 1, 10**12), number("elementsPerPage", DEFAULT_PAGE, 1, MAX_PAGE)
-
-
-def _member_problem(error: MemberError) -> Response:
-    body = {"id": "", "message": str(error)}
-    if error.member_id is not None:
-        body["existingId"] = str(error.member_id)
-    return Response(body, status=400)
-
-
-class AudienceListCreateApi(APIView):
-    """GET /api/v1/audience: a page of members. POST: add one member."""
-
-    access = {
-        "GET": Access("audience:read", ("audiences.view_member",)),
-        "POST": Access("audience:write", ("audiences.add_member",)),
-    }
-
-    def get(self, request):
-        start, per_page = _paging(request)
-        page = selectors.members_page(
-            start=start,
-            per_page=per_page,
-            mobile=request.query_params.get("mobileNumber") or None,
-            email=request.query_params.get("email") or None,
-        )
-        return Response(
-            {
-                "totalCount": page.total,
-                "startElement": start,
-                "elementsPerPage": per_page,
-                "audience": [member_as_dict(member) for member in page.members],
-            }
-        )
-
-    def post(self, request):
-        try:
-            member = member_create(given=_body(request))
-        except MemberError as error:
-            return _member_problem(error)
-        return Response({"id": str(member.pk), "message": "Details added successfully"})
-
-
-class AudienceDetailApi(APIView):
-    """GET, PUT, DELETE /api/v1/audience/{id}."""
-
-    access = {
-        "GET": Access("audience:read", ("audiences.view_member",)),
-        "PUT": Access("audience:write", ("audiences.change_member",)),
-        "DELETE": Access("audience:write", ("audiences.delete_member",)),
-    }
-
-    def get(self, request, member_id):
-        member = Member.objects.filter(pk=_object_id(member_id)).first()
-        if member is None:
-            raise Http404
-        return Response(member_as_dict(member))
-
-    def put(self, request, member_id):
-        given = _body(request)
-        try:
-            member = member_update(member_id=_object_id(member_id), given=given)
-        except Member.DoesNotExist:
-            raise Http404 from None
-        except MemberError as error:
-            return _member_problem(error)
-        return Response({"id": str(member.pk), "message": "Details updated successfully"})
-
-    def delete(self, request, member_id):
-        member_pk = _object_id(member_id)
-        if not member_delete(member_id=member_pk):
-            raise Http404
-        return Response({"id": str(member_pk), "message": "Details deleted successfully"})
 
 
 def _segment_problem(error: SegmentError) -> Response:

@@ -15,6 +15,16 @@ class AudienceAttribute(models.Model):
     name = models.CharField(max_length=64, unique=True)
     type = models.CharField(max_length=16, choices=AttributeType.choices, default=AttributeType.STRING)
     choices = models.JSONField(default=list, blank=True, help_text="Allowed values of a pick list.")
+    required = models.BooleanField(
+        default=False, db_default=False, help_text="Every member created from now on must carry a value."
+    )
+    reconciliation_key = models.BooleanField(
+        default=False, db_default=False, help_text="Volt MX allowedReconciliationKey: kept and shown, not acted on."
+    )
+    created_by = models.CharField(max_length=150, blank=True, default="", db_default="")
+    modified_by = models.CharField(max_length=150, blank=True, default="", db_default="")
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
+    updated_at = models.DateTimeField(auto_now=True, null=True)
 
     def __str__(self):
         return self.name
@@ -43,10 +53,23 @@ class Member(models.Model):
         db_index=True,
         help_text="key:<id> of the partner system that made it; empty: the gateway's shared audience.",
     )
+    sms_opted_out_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the person texted STOP from this number. While set, only a text from the number "
+        "or a staff member with the permission (and a reason) subscribes it again.",
+    )
+    sms_opt_out_lifted = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Who lifted the person's last STOP, when, and why.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        permissions = [("lift_opt_out", "Can lift an opt-out the person texted (STOP), with a reason")]
         constraints = [
             models.UniqueConstraint(fields=["mobile"], condition=Q(mobile__isnull=False), name="member_mobile_unique"),
             models.UniqueConstraint(fields=["email"], condition=Q(email__isnull=False), name="member_email_unique"),

@@ -81,6 +81,9 @@ OPERATORS_BY_KIND: dict[str, tuple[str, ...]] = {
 }
 OPERATORS = (EQUAL, NOT_EQUAL, CONTAINS, GREATER, LESS, *RELATIVE)
 MAX_RELATIVE_DAYS = 100 * 366
+# The days a date condition may name: its query needs the day before and after to exist.
+FIRST_DAY = datetime.date(1, 1, 2)
+LAST_DAY = datetime.date(9999, 12, 30)
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,10 @@ def rule_resolve(
     if operator in RELATIVE:
         operator, sign = RELATIVE[operator]
         operand = today + datetime.timedelta(days=sign * operand)
+    if kind in (DATE, DATETIME) and not FIRST_DAY <= operand <= LAST_DAY:
+        # Its query compares with the day after (or the start of the day in the local zone).
+        problem = f"the date must lie between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+        raise SegmentError([_problem(number, attribute, problem)])
     return Rule(number, attribute, operator, kind, column, key, nullable, operand)
 
 

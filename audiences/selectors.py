@@ -1,20 +1,37 @@
-from dataclasses import dataclass
-
+from django.db import transaction
 from django.db.models import QuerySet
 
-from audiences.models import Member, Segment
+from audiences.complexity import CompiledSize, evaluation_fails_for_good, evaluation_failure_text, plan_size
+from audiences.models import AudienceAttribute, Member, Segment
 
 
 def segment_ids_existing(*, ids: set[int]) -> set[int]:
     return set(Segment.objects.filter(id__in=ids).values_list("id", flat=True))
 
 
-def members_by_ids(*, ids: list[int]) -> dict[int, Member]:
-    return {member.id: member for member in Member.objects.filter(id__in=ids)}
+def segment_sizes(*, ids: set[int]) -> dict[int, CompiledSize]:
+    """The compiled size of each of these segments that can be evaluated (a segment whose
+    conditions no longer resolve is left out)."""
+    from audiences.segments import SegmentError, segment_plan
+
+    attributes = {a.name: a for a in AudienceAttribute.objects.all()}
+    sizes = {}
+    for segment in Segment.objects.filter(id__in=ids).prefetch_related("conditions"):
+        try:
+            sizes[segment.id] = plan_size(segment_plan(segment, attributes=attributes))
+        except SegmentError:
+            continue
+    return sizes
 
 
-def members_by_mobiles(*, mobiles: list[str]) -> dict[str, Member]:
-    return {member.mobile: member for member in Member.objects.filter(mobile__in=mobiles)}
+def members_by_ids(*, ids: list[int], caller: str | None = None) -> dict[int, Member]:
+    """The members of these ids that the caller may reach (see members_visible)."""
+    return {member.id: member for member in members_visible(caller=caller).filter(id__in=ids)}
+
+
+def members_by_mobiles(*, mobiles: list[str], caller: str | None = None) -> dict[str, Member]:
+    """The members of these numbers that the caller may reach (see members_visible)."""
+    return {member.mobile: member for member in members_visible(caller=caller).filter(mobile__in=mobiles)}
 
 
 def member_reachable(member: Member, *, channel: str) -> bool:
@@ -28,25 +45,34 @@ def members_reachable(*, channel: str) -> QuerySet[Member]:
     return Member.objects.filter(active=True, mobile__isnull=False, **{subscription: True})
 
 
-@dataclass
-class MembersPage:
-    total: int
-    members: list[Member]
-
-
-def members_page(*, start: int, per_page: int, mobile: str | None = None, email: str | None = None) -> MembersPage:
-    """One page of members by id, 1-based `start`; filtered by exact mobile or email when given."""
-    members = Member.objects.order_by("id")
-    if mobile:
-        members = members.filter(mobile=mobile.strip())
-    if email:
-        members = members.filter(email=email.strip().lower())
-    return MembersPage(total=members.count(), members=list(members[start - 1 : start - 1 + per_page]))
+def members_visible(*, caller: str | None) -> QuerySet[Member]:
+    """The members a caller may read: every one for a gateway user (None); for a partner key (its
+    tag, "key:<id>"), its own members and the gateway's shared audience."""
+    if caller is None:
+        return Member.objects.all()
+    return Member.objects.filter(owner__in=(caller, ""))
 
 
 def segment_member_count(*, segment: Segment, channel: str | None = None) -> int:
-    """How many members a segment holds now (reachable on the channel, when one is given)."""
-    from audiences.segments import segment_q
+    """How many members a segment holds now (reachable on the channel, when one is given).
+
+    Raises SegmentError when the segment cannot be evaluated."""
+    from audiences.segments import segment_plan
+
+    return plan_member_count(plan=segment_plan(segment), channel=channel)
+
+
+def plan_member_count(*, plan, channel: str | None = None) -> int:
+    """How many members a segment plan holds now. A plan that cannot be compiled, or whose
+    query the database refuses (a value it cannot compare, a query too complex), raises
+    SegmentError saying so, and leaves the caller's transaction usable."""
+    from audiences.segments import SegmentError, plan_q
 
     members = members_reachable(channel=channel) if channel else Member.objects.all()
-    return members.filter(segment_q(segment)).count()
+    try:
+        with transaction.atomic():
+            return members.filter(plan_q(plan)).count()
+    except Exception as error:
+        if not evaluation_fails_for_good(error):
+            raise
+        raise SegmentError([f"the segment cannot be evaluated: {evaluation_failure_text(error)}"]) from error

@@ -18,7 +18,24 @@ from audiences.models import AttributeType, AudienceAttribute
 USA_NAMES = frozenset({"us", "usa", "u.s.", "u.s.a.", "united states", "united states of america", "america"})
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
 _E164_SHAPE = re.compile(r"^\+[1-9]\d{5,14}$")
-_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+# Volt MX names attributes as people read them ("Street Address", "Social Security No."): a letter,
+# then letters, digits, spaces, _ . - and no space at the end.
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_.\- ]{0,62}[A-Za-z0-9_.\-])?$")
+# Keys of a member body that are not custom attributes (the API's own names and its aliases).
+MEMBER_BODY_KEYS = frozenset(
+    {
+        "id",
+        "emailId",
+        "mobile",
+        "mobileNo",
+        "attributes",
+        "lastActiveDateStr",
+        "createdDateStr",
+        "lastModifiedDateStr",
+    }
+)
+INVALID_ATTRIBUTES = "The request contains invalid attributes"
+ATTRIBUTE_TYPES = {"String": "string", "Number": "number", "Pick List": "picklist", "Date": "date"}
 MAX_ATTRIBUTES = 30
 MAX_STRING_VALUE = 500
 
@@ -222,10 +239,45 @@ def attribute_name_clean(name) -> str:
 
     text = required_text(name, "name", max_length=64)
     if not _ATTRIBUTE_NAME.match(text):
-        raise ValueError("an attribute name starts with a letter and holds letters, digits and _ only")
-    if text in MEMBER_FIELDS or text in ("mobile", "id", "attributes"):
+        raise ValueError("an attribute name starts with a letter and holds letters, digits, spaces and _ . - only")
+    reserved = {key.lower() for key in (*MEMBER_FIELDS, *MEMBER_BODY_KEYS)}
+    if text.lower() in reserved:
         raise ValueError(f"{text!r} is a member field, not a custom attribute")
     return text
+
+
+def invalid_attributes(keys) -> str:
+    """The Volt MX text for body keys the API does not know, followed by the keys themselves."""
+    return f"{INVALID_ATTRIBUTES} : {', '.join(sorted(str(key) for key in keys))}"
+
+
+def attribute_type_clean(value) -> str | None:
+    """The stored type of a Volt MX attributeType ("String", "Number", "Pick List", "Date", any
+    case), or None when it is none of them."""
+    if not isinstance(value, str):
+        return None
+    wanted = " ".join(value.split()).lower()
+    for label, stored in ATTRIBUTE_TYPES.items():
+        if wanted in (label.lower(), stored):
+            return stored
+    return None
+
+
+def attribute_type_label(stored: str) -> str:
+    return next((label for label, kind in ATTRIBUTE_TYPES.items() if kind == stored), stored)
+
+
+def allowed_values_clean(value) -> list[str]:
+    """A pick list's allowed values: Volt MX sends one string (comma-separated here); a list is taken too."""
+    if value is None or value == "":
+        return []
+    items = value if isinstance(value, list) else str(value).split(",") if isinstance(value, str) else None
+    if items is None or not all(isinstance(item, str) for item in items):
+        raise ValueError("allowedValues must be text, the values separated by commas")
+    cleaned = [item.strip() for item in items if item.strip()]
+    if any(len(item) > MAX_STRING_VALUE for item in cleaned) or len(cleaned) > 1000:
+        raise ValueError("allowedValues holds too many or too long values")
+    return list(dict.fromkeys(cleaned))
 
 
 def attribute_value_clean(declared: AudienceAttribute, value):
@@ -256,6 +308,11 @@ def attribute_value_clean(declared: AudienceAttribute, value):
         return number
     if declared.type == AttributeType.DATE:
         text = str(value).strip()
+        if re.fullmatch(r"\d{2}/\d{2}/\d{4}", text):  # Volt MX writes dates MM/dd/yyyy
+            try:
+                return datetime.datetime.strptime(text, "%m/%d/%Y").date().isoformat()
+            except ValueError:
+                return _bad_date(name)
         try:
             return datetime.date.fromisoformat(text[:10]).isoformat() if len(text) >= 10 else _bad_date(name)
         except ValueError:
@@ -270,7 +327,7 @@ def attribute_value_clean(declared: AudienceAttribute, value):
 
 
 def _bad_date(name):
-    raise ValueError(f"attribute {name} must be a date written YYYY-MM-DD")
+    raise ValueError(f"attribute {name} must be a date written MM/dd/yyyy or YYYY-MM-DD")
 
 
 def attributes_declared() -> dict[str, AudienceAttribute]:
@@ -293,3 +350,27 @@ def attributes_clean(given, declared: dict[str, AudienceAttribute], *, current: 
         else:
             merged[name] = cleaned
     return merged
+
+
+def date_str(moment) -> str:
+    """A time as Volt MX writes its `…DateStr` fields: MM/dd/yyyy hh:mm:ss a z, in the gateway's zone."""
+    if moment is None:
+        return ""
+    return timezone.localtime(moment).strftime("%m/%d/%Y %I:%M:%S %p %Z")
+
+
+_DATE_STR = re.compile(r"\s*(\d{2}/\d{2}/\d{4} \d{1,2}:\d{2}:\d{2} [AaPp][Mm])(?: [A-Za-z][A-Za-z0-9+:-]{0,9})?\s*")
+
+
+def date_str_clean(value, name: str) -> datetime.datetime | None:
+    """A time written as a `…DateStr` (MM/dd/yyyy hh:mm:ss a, with a zone name that is dropped: the
+    gateway's zone is assumed), or in any form moment_clean takes."""
+    if isinstance(value, str):
+        match = _DATE_STR.fullmatch(value)
+        if match:
+            try:
+                moment = datetime.datetime.strptime(match.group(1).upper(), "%m/%d/%Y %I:%M:%S %p")
+            except ValueError:
+                raise ValueError(f"{name} {value.strip()!r} is not a date") from None
+            return timezone.make_aware(moment)
+    return moment_clean(value, name)

@@ -40,6 +40,8 @@ os.environ.update(
         "CACHE_URL": "locmemcache://",
         "DJANGO_SETTINGS_MODULE": "smsgateway.settings",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        # A campaign to half a million members: past the default cap on one request's parts.
+        "SMS_MAX_PARTS_PER_REQUEST": "0",
     }
 )
 
@@ -177,7 +179,7 @@ def main() -> int:
     SegmentCondition.objects.create(
         segment=segment, number=2, attribute="country", operator="Equal", value="United States"
     )
-    _, raw_key = api_key_create(name="bench-audiences")
+    _, raw_key = api_key_create(name="bench-audiences", daily_quota_parts=0)
     body = json.dumps(
         {
             "smsServiceRequest": {

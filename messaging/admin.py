@@ -1,10 +1,13 @@
 """The console: read-only queue pages (requests, messages, recipients) with the operator's
 actions. Lists never count a large table, and every filter is an indexed range or equality."""
 
+import json
 from datetime import timedelta
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponseRedirect
@@ -15,8 +18,11 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
+from messaging.api.access import scopes_beyond
 from messaging.ids import id_from_text
 from messaging.models import (
+    SCOPES,
+    AccessToken,
     ApiKey,
     InboundSms,
     Provider,
@@ -28,9 +34,11 @@ from messaging.models import (
 )
 from messaging.personalise import member_values, render
 from messaging.selectors_console import id_floor_at, table_estimate
-from messaging.services.api_keys import api_key_revoke
+from messaging.services.access_tokens import access_token_revoke
+from messaging.services.api_keys import api_key_revoke, countries_clean, number_types_clean, scopes_clean
 from messaging.services.cancel import sms_request_cancel
 from messaging.services.operations import recipients_cancel
+from messaging.services.providers import ProviderConfigError, properties_masked, provider_properties_merge
 from messaging.services.resend import recipients_failed, recipients_resend
 from messaging.text import text_layout
 from ops.models import TrafficTotal
@@ -124,28 +132,186 @@ def _digits(term: str) -> str:
     return term[1:] if term.startswith("+") else term
 
 
+class ApiKeyForm(forms.ModelForm):
+    """A key's limits as staff set them: scopes and refused number types to tick, countries as
+    a comma list; each checked as create_api_key checks it. A scope is added only by a staff
+    member who holds the permissions of the routes it opens (`editor`, set by the admin)."""
+
+    editor = None
+
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, scope) for scope in SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="What the key may do; outside them a call is 403.",
+    )
+    allowed_countries = forms.CharField(
+        required=False,
+        help_text="ISO 3166 codes it may send to, comma-separated (e.g. US, KE); empty: any country.",
+    )
+    allowed_number_types = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Number types refused by default (SMS_REFUSED_NUMBER_TYPES) that this key may send to anyway.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = (
+            "name",
+            "scopes",
+            "rate_limit_per_minute",
+            "daily_quota_parts",
+            "allowed_countries",
+            "allowed_number_types",
+            "quiet_hours_enabled",
+            "quiet_hours_start",
+            "quiet_hours_end",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = list(self.instance.allowed_number_types or []) if self.instance.pk else []
+        names = sorted({str(name).upper() for name in [*settings.SMS_REFUSED_NUMBER_TYPES, *stored]})
+        self.fields["allowed_number_types"].choices = [(name, name) for name in names]
+        if self.instance.pk:
+            self.initial["allowed_countries"] = ", ".join(self.instance.allowed_countries or [])
+
+    def clean_scopes(self):
+        scopes = scopes_clean(self.cleaned_data["scopes"])
+        added = [scope for scope in scopes if scope not in (self.instance.scopes or [])]
+        beyond = scopes_beyond(self.editor, added) if self.editor is not None else []
+        if beyond:
+            raise ValidationError(
+                f"You may not grant {', '.join(beyond)}: a scope is granted only by staff who hold the "
+                "permissions of the routes it opens."
+            )
+        return scopes
+
+    def clean_allowed_countries(self):
+        return countries_clean(self.cleaned_data["allowed_countries"].replace(";", ",").split(","))
+
+    def clean_allowed_number_types(self):
+        return number_types_clean(self.cleaned_data["allowed_number_types"])
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "prefix", "rate_limit_per_minute", "created_at", "revoked_at")
-    readonly_fields = ("prefix", "key_hash", "created_at", "revoked_at", "last_used_at")
+    form = ApiKeyForm
+    list_display = ("name", "prefix", "daily_quota_parts", "rate_limit_per_minute", "created_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "revoked_at", "last_used_at")
+    fieldsets = (
+        (None, {"fields": ("name", "prefix", "created_at", "last_used_at", "revoked_at")}),
+        (
+            "What it may send",
+            {
+                "fields": (
+                    "scopes",
+                    "rate_limit_per_minute",
+                    "daily_quota_parts",
+                    "allowed_countries",
+                    "allowed_number_types",
+                )
+            },
+        ),
+        ("Quiet hours", {"fields": ("quiet_hours_enabled", "quiet_hours_start", "quiet_hours_end")}),
+    )
     search_fields = ("name", "prefix")
     actions = ["revoke_keys"]
 
     def has_add_permission(self, request):
         return False  # keys are issued by `manage.py create_api_key`, which shows the key once
 
-    @admin.action(description="Revoke the selected keys")
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.editor = request.user
+        return form
+
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke_keys(self, request, queryset):
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
         self.message_user(request, f"Revoked {queryset.count()} keys.", messages.SUCCESS)
 
 
+class ProviderForm(forms.ModelForm):
+    """A provider's properties with its secrets shown as the mask. The mask sent back unchanged
+    keeps the stored secret, unless the save moves the provider (a host, URL or port, or its kind):
+    then each secret must be typed again, as in the API."""
+
+    class Meta:
+        model = Provider
+        fields = (
+            "name",
+            "kind",
+            "enabled",
+            "order",
+            "properties",
+            "quiet_hours_enabled",
+            "quiet_hours_start",
+            "quiet_hours_end",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stored_properties = dict(self.instance.properties or {}) if self.instance.pk else {}
+        self.stored_kind = self.instance.kind if self.instance.pk else None
+        if self.instance.pk:
+            self.initial["properties"] = properties_masked(self.stored_properties)
+
+    def clean_properties(self):
+        given = self.cleaned_data.get("properties")
+        if given in (None, ""):
+            given = {}
+        if not isinstance(given, dict) or any(isinstance(value, (dict, list)) for value in given.values()):
+            raise ValidationError('The properties are one object of "key": "value" pairs.')
+        return {str(key).strip(): "" if value is None else str(value).strip() for key, value in given.items()}
+
+    def clean(self):
+        cleaned = super().clean()
+        if "properties" not in cleaned:
+            return cleaned
+        moved = self.stored_kind is not None and cleaned.get("kind") != self.stored_kind
+        try:
+            cleaned["properties"] = provider_properties_merge(
+                stored=self.stored_properties, given=cleaned["properties"], replace=True, moved=moved
+            )
+        except ProviderConfigError as error:
+            self.add_error("properties", str(error))
+        return cleaned
+
+
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    """Providers; their secrets are never shown again once saved, to any group."""
+
+    form = ProviderForm
     list_display = ("name", "kind", "enabled", "order", "updated_at")
     list_filter = ("kind", "enabled")
     search_fields = ("name",)
+    readonly_fields = ("masked_properties",)
+
+    def get_fields(self, request, obj=None):
+        fields = list(ProviderForm.Meta.fields)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A view-only page shows its fields as stored: the properties go through the mask.
+            fields[fields.index("properties")] = "masked_properties"
+        return fields
+
+    @admin.display(description="Properties")
+    def masked_properties(self, provider):
+        shown = json.dumps(properties_masked(provider.properties or {}), indent=2, ensure_ascii=False)
+        return format_html("<pre>{}</pre>", shown)
+
+
+def expansion_progress(message, *, done: str) -> str:
+    """How far a segment message's expansion is, and why it failed or was given up."""
+    if message.expansion_done:
+        return f"given up: {message.expansion_error}" if message.expansion_error else done
+    progress = f"{message.expanded_count} of {message.expected_total or '?'}"
+    if message.expansion_attempts and message.expansion_error:
+        progress += f" (try {message.expansion_attempts} failed: {message.expansion_error})"
+    return progress
 
 
 class SmsMessageInline(admin.TabularInline):
@@ -157,9 +323,7 @@ class SmsMessageInline(admin.TabularInline):
     readonly_fields = fields
 
     def progress(self, message):
-        if message.expansion_done:
-            return "expanded" if message.criteria else "-"
-        return f"{message.expanded_count} of {message.expected_total or '?'}"
+        return expansion_progress(message, done="expanded" if message.criteria else "-")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -235,7 +399,14 @@ class SmsMessageAdmin(ConsoleAdmin):
         "progress",
         "created_at",
     )
-    exclude = ("expansion_cursor", "expected_total", "expanded_count", "expansion_done")
+    exclude = (
+        "expansion_cursor",
+        "expected_total",
+        "expanded_count",
+        "expansion_done",
+        "expansion_attempts",
+        "expansion_error",
+    )
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -248,9 +419,7 @@ class SmsMessageAdmin(ConsoleAdmin):
 
     @admin.display(description="Expansion")
     def progress(self, message):
-        if message.expansion_done:
-            return "done"
-        return f"{message.expanded_count} of {message.expected_total or '?'}"
+        return expansion_progress(message, done="done")
 
 
 class RecipientEventInline(admin.TabularInline):
@@ -461,3 +630,31 @@ class InboundSmsAdmin(ConsoleAdmin):
     @admin.display(description="text")
     def short_text(self, obj):
         return obj.text if len(obj.text) <= 60 else obj.text[:59] + "…"
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(admin.ModelAdmin):
+    """Volt MX access tokens handed to gateway users; only the token half is shown (the secret is
+    stored as its hash). Revoking one ends it at once."""
+
+    list_display = ("short_token", "user", "created_at", "expires_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    fields = ("short_token", "user", "created_at", "expires_at", "revoked_at")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request):
+        return False  # a token is issued by GET /api/v1/oauth/accesstoken to the user who signs in
+
+    @admin.display(description="token")
+    def short_token(self, obj):
+        return obj.token[:8] + "…"
+
+    @admin.action(description="Revoke the selected access tokens", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        for access_token in queryset.filter(revoked_at__isnull=True):
+            access_token_revoke(access_token=access_token)
+        self.message_user(request, "Revoked the selected access tokens.", messages.SUCCESS)

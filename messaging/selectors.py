@@ -2,23 +2,40 @@ from django.db.models import Count, Max, Min
 
 from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
 
+# A gateway user with these permissions reads, or cancels, every partner's requests; anyone else
+# only its own (another's is a 404, as for a missing id).
+VIEW_EVERY_REQUEST = "messaging.view_smsrequest"
+CANCEL_EVERY_REQUEST = "messaging.cancel_recipient"
 
-def sms_request_for_client(*, request_id: int, client: str) -> SmsRequest | None:
-    """A caller sees only its own requests; gateway staff users see all."""
+
+def sms_request_for_client(
+    *, request_id: int, client: str, others_permission: str = VIEW_EVERY_REQUEST
+) -> SmsRequest | None:
+    """The request if the caller may see it: its own, or any with `others_permission`."""
     sms_request = SmsRequest.objects.filter(id=request_id).first()
     if sms_request is None:
         return None
-    if sms_request.client == client or client_is_staff(client):
+    if sms_request.client == client or client_has_perm(client, others_permission):
         return sms_request
     return None
 
 
-def client_is_staff(client: str) -> bool:
+def client_has_perm(client: str, permission: str) -> bool:
+    """Whether the caller (an owner tag, `user:<pk>` or `key:<pk>`) is an active gateway user
+    with the Django permission. A partner key never has one."""
     if not client.startswith("user:"):
         return False
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.filter(pk=client.removeprefix("user:"), is_staff=True).exists()
+    user = get_user_model().objects.filter(pk=client.removeprefix("user:"), is_active=True).first()
+    return user is not None and user.has_perm(permission)
+
+
+def client_sees_every_request(client: str) -> bool:
+    return client_has_perm(client, VIEW_EVERY_REQUEST)
+
+
+# The name the status fetch knows it by: "staff" is a permission, not the is_staff flag.
 
 
 def state_counts(recipients) -> dict[str, int]:
@@ -44,6 +61,8 @@ def sms_request_summary(*, sms_request: SmsRequest) -> dict:
                 "encoding": message.encoding,
                 "parts": message.parts,
                 "expanding": not message.expansion_done,
+                # Why the last expansion try failed; with expanding false, why it was given up.
+                "expansionError": message.expansion_error or None,
                 "expandedCount": message.expanded_count,
                 "expectedTotal": message.expected_total,
                 "counts": state_counts(recipients),

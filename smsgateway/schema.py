@@ -46,6 +46,22 @@ class GatewayBasicScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "basic"}
 
 
+class AccessTokenScheme(OpenApiAuthenticationExtension):
+    """The Volt MX access token: both headers together."""
+
+    target_class = "messaging.api.authentication.AccessTokenAuthentication"
+    name = ["accessToken", "accessSecret"]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "apiKey", "in": "header", "name": "AccessToken"},
+            {"type": "apiKey", "in": "header", "name": "AccessSecret"},
+        ]
+
+
+ACCESS_TOKEN_PAIR = ("accessToken", "accessSecret")
+
+
 def _one_or_many(schema):
     return {"oneOf": [schema, {"type": "array", "items": schema}]}
 
@@ -104,15 +120,94 @@ SEND_REQUEST = {
 }
 STATUS_REQUEST = {
     "type": "object",
+    "description": "Every key optional; any other key is a 400. `startElement` is 0-based.",
     "properties": {
-        "requestId": {"type": "string"},
-        "audienceId": {"type": "string"},
-        "mobileNumber": {"type": "string"},
+        "requestId": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        "audienceId": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        "mobileNumber": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
         "sentDate": {"type": "string", "description": "mm/dd/yyyy"},
         "endDate": {"type": "string", "description": "mm/dd/yyyy"},
         "startElement": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
         "elementsPerPage": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
     },
+    "additionalProperties": False,
+}
+_ID_OR_NUMBER = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+STATUS_COUNTERS = ("submitted", "initial", "rejected", "opened", "not attempted", "undelivered", "cancelled")
+STATUS_RESPONSE = {
+    "type": "object",
+    "properties": {
+        **{name: {"type": "integer"} for name in STATUS_COUNTERS + ("delivered", "expired", "total")},
+        "messages": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "sentDate": {"type": "string", "description": "Epoch milliseconds."},
+                    "smsId": {"type": "string"},
+                    "lastActivityDate": {"type": "string", "description": "Epoch milliseconds."},
+                    "mobileNumber": {"type": "string"},
+                    "requestId": {"type": "string"},
+                    "audienceId": {"type": "string"},
+                    "statusMessage": {"type": "string", "example": "SMS request sent to TWILIO Gateway"},
+                    "status": {"type": "string", "example": "Submitted"},
+                },
+                "required": [
+                    "sentDate",
+                    "smsId",
+                    "lastActivityDate",
+                    "mobileNumber",
+                    "requestId",
+                    "audienceId",
+                    "statusMessage",
+                    "status",
+                ],
+            },
+        },
+    },
+    "required": [*STATUS_COUNTERS, "total", "messages"],
+}
+FETCH_REQUEST = {
+    "type": "object",
+    "description": "`audienceId` or `mobileNo`; paging from a 0-based `startElement`.",
+    "properties": {
+        "audienceId": _ID_OR_NUMBER,
+        "mobileNo": _ID_OR_NUMBER,
+        "startElement": _ID_OR_NUMBER,
+        "elementsPerPage": _ID_OR_NUMBER,
+    },
+    "additionalProperties": False,
+}
+FETCH_RESPONSE = {
+    "type": "object",
+    "properties": {
+        "totalMessages": {"type": "integer"},
+        "openedMessages": {"type": "integer"},
+        "messages": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "fetchId": {"type": "string"},
+                    "content": {"type": "string", "description": "The text as sent, personalisation resolved."},
+                    "status": {"type": "string", "example": "Submitted"},
+                },
+                "required": ["fetchId", "content", "status"],
+            },
+        },
+        "submittedMessages": {"type": "integer"},
+    },
+    "required": ["totalMessages", "openedMessages", "messages", "submittedMessages"],
+}
+CONTENT_RESPONSE = {
+    "type": "object",
+    "properties": {"content": {"type": "string", "description": "The text as sent, personalisation resolved."}},
+    "required": ["content"],
+}
+ACCESS_TOKEN_RESPONSE = {
+    "type": "object",
+    "properties": {"AccessToken": {"type": "string"}, "AccessSecret": {"type": "string"}},
+    "required": ["AccessToken", "AccessSecret"],
 }
 INBOUND_REQUEST = {
     "type": "object",
@@ -159,7 +254,26 @@ OPERATIONS = {
         None,
         CONTRACT_BODY_REF,
     ),
-    ("status/sms", "post"): ("Fetch SMS status: counters and messages, filtered and paged", STATUS_REQUEST, ANY_OBJECT),
+    ("status/sms", "post"): (
+        "Fetch SMS Status: counters and messages, filtered and paged",
+        STATUS_REQUEST,
+        STATUS_RESPONSE,
+    ),
+    ("messages/sms/fetch", "post"): (
+        "Fetch All SMS of one audience member or mobile number, texts resolved",
+        FETCH_REQUEST,
+        FETCH_RESPONSE,
+    ),
+    ("messages/sms/content/{sms_id}", "get"): (
+        "Get Full Content: one message's text as sent, personalisation resolved",
+        None,
+        CONTENT_RESPONSE,
+    ),
+    ("oauth/accesstoken", "get"): (
+        "An access token and secret for the AccessToken and AccessSecret headers (Basic only)",
+        None,
+        ACCESS_TOKEN_RESPONSE,
+    ),
     ("messages/sms/inbound/default", "post"): (
         "An inbound SMS: STOP or START change the member's subscription",
         INBOUND_REQUEST,
@@ -224,7 +338,9 @@ def postprocess(result, generator, request, public):
     components = result.setdefault("components", {})
     components.setdefault("schemas", {})["ContractBody"] = CONTRACT_BODY
     schemes = components.setdefault("securitySchemes", {})
-    security = [{name: []} for name in schemes]
+    security = [{name: []} for name in schemes if name not in ACCESS_TOKEN_PAIR]
+    if all(name in schemes for name in ACCESS_TOKEN_PAIR):
+        security.append({name: [] for name in ACCESS_TOKEN_PAIR})
     result["info"]["description"] = (
         result["info"].get("description", "") + " Every path also answers under /vpns and /kpns."
     ).strip()
@@ -247,7 +363,7 @@ def postprocess(result, generator, request, public):
                     for media_type in XML_TYPES:
                         operation["requestBody"]["content"][media_type] = {"schema": SEND_REQUEST}
             responses = {"200": {"description": "Done", "content": _media(ok_schema, xml=xml)}}
-            if method == "post" and key_path not in ("message/sms", "status/sms", "smsconfig"):
+            if method == "post" and key_path not in ("message/sms", "status/sms", "messages/sms/fetch", "smsconfig"):
                 responses["201"] = {"description": "Created", "content": _media(ANY_OBJECT, xml=False)}
             if method == "delete" and key_path != "messages/sms/{request_id}":
                 responses["204"] = {"description": "Deleted"}
@@ -257,6 +373,8 @@ def postprocess(result, generator, request, public):
                     "content": _media(CONTRACT_BODY_REF, xml=True),
                 }
             operation["responses"] = responses
-            if security:
+            if key_path == "oauth/accesstoken":
+                operation["security"] = [{"gatewayBasic": []}]
+            elif security:
                 operation["security"] = security
     return result

@@ -125,6 +125,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIN
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "messaging.api.authentication.ApiKeyAuthentication",
+        "messaging.api.authentication.AccessTokenAuthentication",
         "messaging.api.authentication.GatewayBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["messaging.api.access.GatewayAccess"],
@@ -148,15 +149,36 @@ REST_FRAMEWORK = {
 SMS_MAX_BODY_BYTES = env.int("SMS_MAX_BODY_BYTES", default=1024 * 1024)
 SMS_MAX_MESSAGES = env.int("SMS_MAX_MESSAGES", default=1000)
 SMS_MAX_RECIPIENTS = env.int("SMS_MAX_RECIPIENTS", default=10000)
+# Bounds on what a request's segment criteria compile to (audiences/complexity.py): the segment
+# conditions of all its criteria together (a term counts its segment's conditions each time it
+# names it), and the nesting of one criteria with its segments' definitions.
+SMS_MAX_CRITERIA_CONDITIONS = env.int("SMS_MAX_CRITERIA_CONDITIONS", default=2000)
+SMS_MAX_CRITERIA_DEPTH = env.int("SMS_MAX_CRITERIA_DEPTH", default=250)
 # Safe defaults against SMS pumping for new API keys (each can be changed per key):
 # message parts a day (0: unlimited) and the destination countries (ISO codes; empty: any).
 SMS_DEFAULT_DAILY_QUOTA_PARTS = env.int("SMS_DEFAULT_DAILY_QUOTA_PARTS", default=10000)
 SMS_DEFAULT_ALLOWED_COUNTRIES = [
     code.strip().upper() for code in env.str("SMS_DEFAULT_ALLOWED_COUNTRIES", default="").split(",") if code.strip()
 ]
+# Number types (phonenumbers' PhoneNumberType names) refused unless a key's allowed_number_types
+# lists them: premium and shared-cost lines bill the sender, and the others either cannot take a
+# text (voicemail, pager) or hide where it goes (UAN, personal numbers, a number of no known type).
+SMS_REFUSED_NUMBER_TYPES = env.list(
+    "SMS_REFUSED_NUMBER_TYPES",
+    default=["PREMIUM_RATE", "SHARED_COST", "UAN", "UNKNOWN", "VOICEMAIL", "PAGER", "PERSONAL_NUMBER"],
+)
+# Message parts one request may cost (recipients times parts, a segment by its audience); 0: no cap.
+SMS_MAX_PARTS_PER_REQUEST = env.int("SMS_MAX_PARTS_PER_REQUEST", default=100000)
+# The longest text personalisation may make of a message (the longest content a request may hold).
+SMS_MAX_RENDERED_CHARS = env.int("SMS_MAX_RENDERED_CHARS", default=5000)
 SMS_MAX_XML_DEPTH = env.int("SMS_MAX_XML_DEPTH", default=32)
 SMS_DEFAULT_REGION = env.str("SMS_DEFAULT_REGION", default="US")
 API_KEY_DEFAULT_RATE_PER_MINUTE = env.int("API_KEY_DEFAULT_RATE_PER_MINUTE", default=600000)
+# How long an access token of GET /api/v1/oauth/accesstoken lives, in seconds.
+VOLTMX_ACCESS_TOKEN_SECONDS = env.int("VOLTMX_ACCESS_TOKEN_SECONDS", default=3600)
+# Unsafe, for legacy callers that cannot send credentials: serve Fetch All SMS and Get Full
+# Content (message texts, personal data) to anyone, every partner's messages, as Volt MX does.
+VOLTMX_OPEN_FETCH_APIS = env.bool("VOLTMX_OPEN_FETCH_APIS", default=False)
 IDEMPOTENCY_WINDOW_HOURS = env.int("IDEMPOTENCY_WINDOW_HOURS", default=24)
 # 0-1023; each process that serves the API on one machine should have its own.
 REQUEST_ID_NODE = env.int("REQUEST_ID_NODE", default=-1)
@@ -175,6 +197,8 @@ DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=120)
 RECEIPT_WAIT_HOURS = env.float("RECEIPT_WAIT_HOURS", default=72.0)
 DISPATCH_TASK_SECONDS = env.float("DISPATCH_TASK_SECONDS", default=20.0)
 EXPANSION_CHUNK_SIZE = env.int("EXPANSION_CHUNK_SIZE", default=50000)
+# Tries of one chunk of a segment message's expansion before it is given up (with its error).
+EXPANSION_MAX_ATTEMPTS = env.int("EXPANSION_MAX_ATTEMPTS", default=5)
 # Where providers' shared send rates live (messaging.throttle): a Redis URL, "database", or empty to
 # use CELERY_BROKER_URL or CACHE_URL when they are Redis, else the database.
 THROTTLE_REDIS_URL = env.str("THROTTLE_REDIS_URL", default="")
@@ -241,6 +265,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [
         "rest_framework.authentication.SessionAuthentication",
         "messaging.api.authentication.ApiKeyAuthentication",
+        "messaging.api.authentication.AccessTokenAuthentication",
         "messaging.api.authentication.GatewayBasicAuthentication",
     ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

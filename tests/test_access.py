@@ -85,6 +85,16 @@ def test_the_resolver_lists_the_send_read_and_cancel_endpoints():
     assert "/vpns/api/v1/messages/sms/4714177579502718932" in GUARDED
 
 
+def test_the_resolver_lists_the_status_fetch_content_and_token_endpoints():
+    for prefix in ("", "/vpns", "/kpns"):
+        assert {
+            f"{prefix}/api/v1/status/sms",
+            f"{prefix}/api/v1/messages/sms/fetch",
+            f"{prefix}/api/v1/messages/sms/content/1",
+            f"{prefix}/api/v1/oauth/accesstoken",
+        } <= set(GUARDED)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", GUARDED)
 def test_every_guarded_endpoint_answers_401_without_credentials(path):
@@ -97,6 +107,14 @@ def test_every_guarded_endpoint_answers_401_without_credentials(path):
 @pytest.mark.parametrize("path", GUARDED)
 def test_every_guarded_endpoint_answers_401_to_a_wrong_key(path):
     stranger = partner_client("0123456789ab.not-a-key-of-ours")
+    assert stranger.get(path).status_code == 401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", GUARDED)
+def test_every_guarded_endpoint_answers_401_to_a_wrong_access_token(path):
+    stranger = APIClient()
+    stranger.credentials(HTTP_ACCESSTOKEN="0" * 48, HTTP_ACCESSSECRET="not-a-secret-of-ours")
     assert stranger.get(path).status_code == 401
 
 

@@ -163,5 +163,5 @@ def test_the_console_lists_inbound_sms_for_an_auditor(client):
 def test_an_unknown_key_is_refused_and_nothing_is_kept(client):
     response = inbound(client, smsTxt="STOP", keyword="x")
     assert response.status_code == 400
-    assert response.json() == {"id": "", "message": "The request contains invalid attributes: smsTxt, keyword"}
+    assert response.json() == {"id": "", "message": "The request contains invalid attributes : keyword, smsTxt"}
     assert not InboundSms.objects.exists()

@@ -153,7 +153,8 @@ def test_a_backend_is_built_once_per_process(staff):
 def test_a_changed_provider_row_gets_a_new_backend(staff):
     post(staff, TWILIO)
     first = providers.routes_active()[0].backend
-    post(staff, {**TWILIO, "properties": [{"key": "Host URL", "value": "http://127.0.0.1:10"}]})
+    moved = [{"key": "Host URL", "value": "http://127.0.0.1:10"}, {"key": "Auth Token", "value": "secret-token"}]
+    post(staff, {**TWILIO, "properties": moved})
     second = providers.routes_active()[0].backend
     assert second is not first and second.client.api.base_url == "http://127.0.0.1:10"
 

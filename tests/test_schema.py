@@ -51,6 +51,47 @@ def test_the_schema_is_openapi_3_and_lists_every_api_endpoint():
 
 
 @pytest.mark.django_db
+def test_the_schema_lists_the_status_fetch_content_and_token_operations():
+    paths = served_schema()["paths"]
+    assert "post" in paths["/api/v1/status/sms"]
+    assert "post" in paths["/api/v1/messages/sms/fetch"]
+    assert "get" in paths["/api/v1/messages/sms/content/{sms_id}"]
+    assert "get" in paths["/api/v1/oauth/accesstoken"]
+
+
+@pytest.mark.django_db
+def test_the_status_and_fetch_answers_are_described_with_their_documented_fields():
+    paths = served_schema()["paths"]
+    status_ok = paths["/api/v1/status/sms"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {"not attempted", "opened", "total", "messages"} <= set(status_ok["required"])
+    assert "smsId" in status_ok["properties"]["messages"]["items"]["required"]
+    fetch_ok = paths["/api/v1/messages/sms/fetch"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert fetch_ok["required"] == ["totalMessages", "openedMessages", "messages", "submittedMessages"]
+
+
+@pytest.mark.django_db
+def test_the_access_token_headers_are_one_security_requirement_and_the_token_route_takes_basic_only():
+    schema = served_schema()
+    schemes = schema["components"]["securitySchemes"]
+    assert (schemes["accessToken"]["name"], schemes["accessSecret"]["name"]) == ("AccessToken", "AccessSecret")
+    assert {"accessToken": [], "accessSecret": []} in schema["paths"]["/api/v1/status/sms"]["post"]["security"]
+    assert schema["paths"]["/api/v1/oauth/accesstoken"]["get"]["security"] == [{"gatewayBasic": []}]
+
+
+@pytest.mark.django_db
+def test_the_schema_is_served_to_an_access_token():
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user("reader", password="reader-horse-battery")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"reader:reader-horse-battery").decode())
+    pair = api.get("/api/v1/oauth/accesstoken").json()
+    reader = APIClient()
+    reader.credentials(HTTP_ACCESSTOKEN=pair["AccessToken"], HTTP_ACCESSSECRET=pair["AccessSecret"])
+    assert reader.get("/api/schema/?format=json").status_code == 200
+
+
+@pytest.mark.django_db
 def test_the_send_operation_takes_json_and_xml_and_answers_the_contract_body():
     send = served_schema()["paths"]["/api/v1/message/sms"]
     assert set(send["post"]["requestBody"]["content"]) == {"application/json", "application/xml", "text/xml"}

@@ -36,20 +36,69 @@ def test_the_counters_count_each_state(client, own_request):
 def test_every_counter_is_present_with_the_total(client, own_request):
     recipients_of(own_request, ["rejected"])
     body = status(client, requestId=str(own_request.id)).json()
-    expected = ["submitted", "initial", "rejected", "undelivered", "delivered", "cancelled", "expired", "not attempted"]
-    assert [body[key] for key in expected + ["total"]] == [0, 0, 1, 0, 0, 0, 0, 0, 1]
+    expected = ["submitted", "initial", "rejected", "opened", "not attempted", "undelivered", "cancelled"]
+    extras = ["delivered", "expired"]
+    assert list(body) == expected + extras + ["total", "messages"]
+    assert [body[key] for key in expected + extras + ["total"]] == [0, 0, 1, 0, 0, 0, 0, 0, 0, 1]
 
 
-def test_the_messages_list_each_recipient(client, own_request):
+def test_the_messages_list_each_recipient_in_the_documented_fields(client, own_request):
     (recipient,) = recipients_of(own_request, ["submitted"])
-    Recipient.objects.filter(pk=recipient.pk).update(provider_message_id="SM1")
+    submitted_at = dt.datetime(2016, 9, 8, 6, 21, 13, 830000, tzinfo=dt.UTC)
+    Recipient.objects.filter(pk=recipient.pk).update(provider="TWILIO", submitted_at=submitted_at)
     (message,) = status(client, requestId=str(own_request.id)).json()["messages"]
-    assert (message["requestId"], message["mobileNumber"], message["status"], message["providerMessageId"]) == (
-        str(own_request.id),
-        recipient.phone,
-        "submitted",
-        "SM1",
-    )
+    assert message == {
+        "sentDate": "1473315673830",
+        "smsId": str(recipient.pk),
+        "lastActivityDate": "1473315673830",
+        "mobileNumber": recipient.phone,
+        "requestId": str(own_request.id),
+        "audienceId": "",
+        "statusMessage": "SMS request sent to TWILIO Gateway",
+        "status": "Submitted",
+    }
+
+
+def test_the_status_message_names_the_providers_kind(client, own_request):
+    from messaging.models import Provider
+
+    Provider.objects.create(name="carrier-a", kind="NEXMO")
+    (recipient,) = recipients_of(own_request, ["submitted"])
+    Recipient.objects.filter(pk=recipient.pk).update(provider="carrier-a")
+    (message,) = status(client, requestId=str(own_request.id)).json()["messages"]
+    assert message["statusMessage"] == "SMS request sent to NEXMO Gateway"
+
+
+@pytest.mark.parametrize(
+    ("state", "spelling"),
+    [
+        ("initial", "Initial"),
+        ("submitted", "Submitted"),
+        ("delivered", "Delivered"),
+        ("undelivered", "Undelivered"),
+        ("rejected", "Rejected"),
+        ("cancelled", "Cancelled"),
+        ("expired", "Expired"),
+        ("not attempted", "Not Attempted"),
+    ],
+)
+def test_each_state_has_its_volt_mx_spelling(client, own_request, state, spelling):
+    recipients_of(own_request, [state])
+    (message,) = status(client, requestId=str(own_request.id)).json()["messages"]
+    assert message["status"] == spelling
+
+
+def test_an_initial_message_says_initial(client, own_request):
+    recipients_of(own_request, ["initial"])
+    (message,) = status(client, requestId=str(own_request.id)).json()["messages"]
+    assert (message["status"], message["statusMessage"]) == ("Initial", "Initial")
+
+
+def test_a_message_not_attempted_says_why(client, own_request):
+    (recipient,) = recipients_of(own_request, ["not attempted"])
+    Recipient.objects.filter(pk=recipient.pk).update(error="opted out")
+    (message,) = status(client, requestId=str(own_request.id)).json()["messages"]
+    assert message["statusMessage"] == "Not attempted: opted out"
 
 
 def test_another_callers_requests_are_not_shown(client, db):
@@ -101,11 +150,11 @@ def test_the_filter_by_dates(client, api_key):
     assert body["total"] == 2
 
 
-def test_the_list_is_paged(client, own_request):
+def test_the_list_is_paged_from_a_0_based_start(client, own_request):
     recipients = recipients_of(own_request, ["initial"] * 5)
-    body = status(client, requestId=str(own_request.id), startElement="3", elementsPerPage="2").json()
-    assert ([m["messageId"] for m in body["messages"]], body["total"]) == (
-        [str(recipients[2].pk), str(recipients[3].pk)],
+    body = status(client, requestId=str(own_request.id), startElement="2", elementsPerPage="2").json()
+    assert ([m["smsId"] for m in body["messages"]], body["total"]) == (
+        [str(recipients[2].pk), str(recipients[1].pk)],
         5,
     )
 
@@ -123,9 +172,47 @@ def test_a_page_size_over_the_limit_is_a_400(client):
     assert response.status_code == 400
 
 
-def test_a_request_id_that_is_not_a_number_is_a_400(client):
-    response = status(client, requestId="abc")
-    assert response.status_code == 400
+def test_start_element_0_is_the_newest_message(client, own_request):
+    recipients = recipients_of(own_request, ["initial"] * 3)
+    body = status(client, requestId=str(own_request.id), startElement="0", elementsPerPage="1").json()
+    assert [m["smsId"] for m in body["messages"]] == [str(recipients[-1].pk)]
+
+
+def test_ids_and_paging_may_be_numbers(client, own_request):
+    member = MemberFactory()
+    RecipientFactory(message=SmsMessageFactory(request=own_request), member=member, phone=member.mobile)
+    body = status(
+        client,
+        requestId=own_request.id,
+        audienceId=member.pk,
+        mobileNumber=int(member.mobile.lstrip("+")),
+        startElement=0,
+        elementsPerPage=20,
+    ).json()
+    assert [m["audienceId"] for m in body["messages"]] == [str(member.pk)]
+
+
+@pytest.mark.parametrize("request_id", ["abc", "12a", "-5", "1.5", "7058 003", "²"])
+def test_a_request_id_that_is_not_digits_is_the_documented_400(client, request_id):
+    response = status(client, requestId=request_id)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"id": "", "message": "Request ID should not contain alphabets or special characters"},
+    )
+
+
+def test_an_end_date_without_a_sent_date_is_the_documented_400(client):
+    response = status(client, endDate="07/01/2026")
+    assert (response.status_code, response.json()) == (400, {"id": "", "message": "Please provide sent date"})
+
+
+def test_an_unknown_key_is_the_documented_400_naming_it(client, own_request):
+    recipients_of(own_request, ["delivered"])
+    response = status(client, requestId=str(own_request.id), requestID="1", pageSize="5")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"id": "", "message": "The Request Contains Invalid keys: requestID, pageSize"},
+    )
 
 
 def test_an_end_date_before_the_start_date_is_a_400(client):
@@ -162,6 +249,11 @@ def test_a_request_id_beyond_64_bits_is_a_400(client):
     assert response.status_code == 400
 
 
+def test_the_unknown_key_check_comes_before_the_values(client):
+    response = status(client, requestId="abc", smsId="1")
+    assert response.json()["message"] == "The Request Contains Invalid keys: smsId"
+
+
 def test_a_start_element_too_far_is_a_400(client):
     response = status(client, startElement="99999999999")
     assert response.status_code == 400
@@ -170,3 +262,30 @@ def test_a_start_element_too_far_is_a_400(client):
 def test_digits_outside_ascii_are_a_400(client):
     response = status(client, requestId="²", startElement="١")
     assert response.status_code == 400
+
+
+def test_a_query_in_xml_is_read_and_answered_in_xml(client, own_request):
+    from tests.helpers import post_xml
+
+    recipients_of(own_request, ["delivered"])
+    body = f"<smsStatusRequest><requestId>{own_request.id}</requestId><startElement>0</startElement></smsStatusRequest>"
+    response = post_xml(client, body, url=URL)
+    assert response.status_code == 200
+    assert b"<total>1</total>" in response.content
+    assert b"<status>Delivered</status>" in response.content
+
+
+def test_an_empty_xml_query_asks_for_everything(client, own_request):
+    from tests.helpers import post_xml
+
+    recipients_of(own_request, ["delivered"])
+    response = post_xml(client, "<smsStatusRequest/>", url=URL)
+    assert (response.status_code, b"<total>1</total>" in response.content) == (200, True)
+
+
+def test_an_unknown_key_in_xml_is_refused_by_name(client):
+    from tests.helpers import post_xml
+
+    response = post_xml(client, "<smsStatusRequest><requestID>1</requestID></smsStatusRequest>", url=URL)
+    assert response.status_code == 400
+    assert b"<description>The Request Contains Invalid keys: requestID</description>" in response.content

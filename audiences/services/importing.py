@@ -332,12 +332,18 @@ def _apply() -> tuple[int, int]:
         "mobile",
         "state",
         "active",
-        "sms_subscription",
         "voice_subscription",
         "email_subscription",
         "last_active_date",
     ]
     kept = ", ".join(f"{name} = COALESCE({t}.{name}, {member_table}.{name})" for name in keep)
+    # A member who texted STOP stays unsubscribed whatever the file says: only a text from the
+    # number, or a staff member's lift with a reason, subscribes it again.
+    kept += (
+        f", sms_subscription = CASE WHEN {member_table}.sms_opted_out_at IS NULL"
+        f" THEN COALESCE({t}.sms_subscription, {member_table}.sms_subscription)"
+        f" ELSE {member_table}.sms_subscription END"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {member_table} SET first_name = {t}.first_name, last_name = {t}.last_name,

@@ -1,8 +1,10 @@
-"""CONTRACT section 7: HTTP Basic for gateway users, API keys for partner systems."""
+"""CONTRACT section 7: HTTP Basic for gateway users, API keys for partner systems, and the Volt MX
+access tokens (AccessToken and AccessSecret headers) that act as the gateway user they were issued to."""
 
 from rest_framework.authentication import BaseAuthentication, BasicAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from messaging.services.access_tokens import access_token_verify
 from messaging.services.api_keys import api_key_verify
 
 API_KEY_HEADERS = ("HTTP_X_VOLTMX_APP_API_KEY", "HTTP_X_KONY_APP_API_KEY")
@@ -33,6 +35,25 @@ class ApiKeyAuthentication(BaseAuthentication):
         if api_key is None:
             raise AuthenticationFailed()
         return PartnerSystem(api_key), api_key
+
+    def authenticate_header(self, request):
+        return 'Basic realm="smsgateway"'
+
+
+class AccessTokenAuthentication(BaseAuthentication):
+    """The `AccessToken` and `AccessSecret` headers of GET /api/v1/oauth/accesstoken: the caller is
+    the user the token was issued to, with that user's permissions. One header without the other,
+    or a pair that is unknown, expired or revoked, is a 401."""
+
+    def authenticate(self, request):
+        token = request.META.get("HTTP_ACCESSTOKEN")
+        secret = request.META.get("HTTP_ACCESSSECRET")
+        if token is None and secret is None:
+            return None
+        access_token = access_token_verify(token=(token or "").strip(), secret=(secret or "").strip())
+        if access_token is None:
+            raise AuthenticationFailed()
+        return access_token.user, access_token
 
     def authenticate_header(self, request):
         return 'Basic realm="smsgateway"'

@@ -11,6 +11,9 @@ from redis.exceptions import TimeoutError as CacheTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from audiences.complexity import query_too_complex
+from audiences.values import invalid_attributes
+
 logger = logging.getLogger(__name__)
 
 PARSE_FAILED = "Failed to parse the input request"
@@ -21,8 +24,8 @@ UNAUTHORIZED = "Unauthorized request"
 SERVER_FAILURE = "Server failure to process request"
 IDEMPOTENCY_CONFLICT = "Idempotency-Key reused with a different request"
 REQUEST_QUEUED = "Request Queued. "
-INVALID_ATTRIBUTES = "The request contains invalid attributes"
 RETRY_AFTER_SECONDS = "5"
+TOO_COMPLEX = "request too complex for the database"
 
 
 class ContractError(exceptions.APIException):
@@ -60,15 +63,11 @@ def invalid_format(problems):
     return ContractError(INVALID_FORMAT.format(problems=", ".join(str(p) for p in problems)))
 
 
-def invalid_attributes(keys) -> ContractError:
-    """The Volt MX family's 400 for body keys an endpoint does not know: no key is dropped silently."""
-    return ContractError(f"{INVALID_ATTRIBUTES}: {', '.join(str(key) for key in dict.fromkeys(keys))}")
-
-
 def refuse_unknown_keys(fields: dict, known) -> None:
+    """The Volt MX family's 400 for body keys an endpoint does not know: no key is dropped silently."""
     unknown = [key for key in fields if key not in known]
     if unknown:
-        raise invalid_attributes(unknown)
+        raise ContractError(invalid_attributes(unknown))
 
 
 def contract_body(message, request_id=""):
@@ -99,6 +98,9 @@ def translate_exception(exc):
     if isinstance(exc, DataError):  # a value the client sent that the store cannot hold
         logger.warning("value refused by the store: %s", exc)
         return 400, INVALID_FORMAT.format(problems="a value cannot be stored"), {}
+    if query_too_complex(exc):  # SQLSTATE class 54: the same request fails again, however often
+        logger.warning("query refused by the store as too complex: %s", exc)
+        return 400, INVALID_FORMAT.format(problems=TOO_COMPLEX), {}
     if isinstance(
         exc, (DatabaseError, BrokerError, ConnectionError, TimeoutError, CacheConnectionError, CacheTimeoutError)
     ) and not isinstance(exc, IntegrityError):

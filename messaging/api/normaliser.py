@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import phonenumbers
 from django.conf import settings
 
+from audiences.complexity import CompiledSize, criteria_size, criteria_size_problem
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
 from messaging.models import Channel
 
@@ -50,6 +51,7 @@ PERSONALISATION_TAG = re.compile(r"\[\[[^\[\]]+\]\]")
 class RecipientRef:
     member_id: int | None = None
     mobile: str | None = None
+    number_type: str | None = None  # the mobile's phonenumbers type by name (PREMIUM_RATE, ...)
 
 
 @dataclass
@@ -142,7 +144,15 @@ def parse_channel(value):
     raise _Invalid("unknown channel")
 
 
+NUMBER_TYPE_NAMES = {value: name for name, value in vars(phonenumbers.PhoneNumberType).items() if name.isupper()}
+
+
 def parse_mobile(value):
+    return parse_mobile_typed(value)[0]
+
+
+def parse_mobile_typed(value) -> tuple[str, str]:
+    """(the number in E.164, its phonenumbers type by name), from one parse."""
     value = scalar(value)
     if not isinstance(value, str) or not value.strip().startswith("+"):
         raise _Invalid("invalid mobile number")
@@ -152,7 +162,8 @@ def parse_mobile(value):
         raise _Invalid("invalid mobile number") from None
     if not phonenumbers.is_valid_number(number):
         raise _Invalid("invalid mobile number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    kind = NUMBER_TYPE_NAMES.get(phonenumbers.number_type(number), "UNKNOWN")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind
 
 
 def parse_member_id(value):
@@ -213,7 +224,19 @@ def flatten_messages(request_node):
     return flat
 
 
-def normalise_send_request(tree, *, now: datetime, existing_segment_ids: Callable[[set[int]], set[int]]):
+def normalise_send_request(
+    tree,
+    *,
+    now: datetime,
+    existing_segment_ids: Callable[[set[int]], set[int]],
+    segment_sizes: Callable[[set[int]], dict[int, CompiledSize]] | None = None,
+):
+    """The message specs of a send request, or the ContractError that refuses it whole.
+
+    `segment_sizes` gives the compiled size of each segment that can be evaluated; with it, a
+    segment that cannot is an invalid criteria, and the criteria are bounded in size
+    (audiences.complexity) before any query over members runs.
+    """
     if not isinstance(tree, dict) or not isinstance(tree.get("smsServiceRequest"), dict):
         raise ContractError(PARSE_FAILED)
     flat = flatten_messages(tree["smsServiceRequest"])
@@ -222,10 +245,15 @@ def normalise_send_request(tree, *, now: datetime, existing_segment_ids: Callabl
     if len(flat) > settings.SMS_MAX_MESSAGES:
         raise invalid_format([Problem(f"more than {settings.SMS_MAX_MESSAGES} messages")])
 
-    # Sizes first: a request past the recipient limit is refused before any number is parsed.
+    # Sizes first: a request past the recipient limit is refused before any number or criteria
+    # is parsed. Each term of a criteria counts as a recipient entry.
     entries = [_entries(message) for message, _ in flat]
-    if sum(len(recipient_entries) for recipient_entries, _ in entries) > settings.SMS_MAX_RECIPIENTS:
+    listed = sum(len(recipient_entries) for recipient_entries, _ in entries)
+    if listed > settings.SMS_MAX_RECIPIENTS:
         raise invalid_format([Problem(f"more than {settings.SMS_MAX_RECIPIENTS} recipients")])
+    terms = sum(_criteria_terms(entry) for _, segment_entries in entries for entry in segment_entries)
+    if listed + terms > settings.SMS_MAX_RECIPIENTS:
+        raise invalid_format([Problem(f"more than {settings.SMS_MAX_RECIPIENTS} recipients and segment terms")])
 
     problems: list[Problem] = _request_unknown_keys(tree)
     specs: list[MessageSpec] = []
@@ -262,9 +290,19 @@ def normalise_send_request(tree, *, now: datetime, existing_segment_ids: Callabl
     if parsed_criteria:
         wanted = set().union(*(criteria_segment_ids(t) for _, _, t in parsed_criteria))
         known = existing_segment_ids(wanted)
+        sizes = segment_sizes(known) if segment_sizes is not None and known else None
+        conditions = 0
         for position, _, tree_ in parsed_criteria:
-            if not criteria_segment_ids(tree_) <= known:
-                problem = Problem("invalid segment criteria", position)
+            named = criteria_segment_ids(tree_)
+            text = None
+            if not named <= known or (sizes is not None and not named <= set(sizes)):
+                text = "invalid segment criteria"
+            elif sizes is not None:
+                size = criteria_size(tree_, sizes)
+                text = criteria_size_problem(size, conditions_before=conditions)
+                conditions += size.conditions
+            if text is not None:
+                problem = Problem(text, position)
                 if not any(p.position == position and p.text == problem.text for p in problems):
                     problems.append(problem)
     if problems:
@@ -283,6 +321,14 @@ def _entries(message):
     return recipient_entries, segment_entries
 
 
+def _criteria_terms(entry) -> int:
+    """The ##N## terms of one segment entry, counted without parsing it (at least one)."""
+    criteria = scalar(entry.get("criteria")) if isinstance(entry, dict) else None
+    if not isinstance(criteria, str):
+        return 1
+    return max(1, criteria.count("##") // 2)
+
+
 def is_unicode_text(text: str) -> bool:
     """False for text holding a lone surrogate (JSON allows "\\ud800"), which no store can keep."""
     try:
@@ -298,7 +344,8 @@ def _recipient_ref(entry):
     if entry.get("id") not in (None, ""):
         return RecipientRef(member_id=parse_member_id(entry["id"]))
     if entry.get("mobile") not in (None, ""):
-        return RecipientRef(mobile=parse_mobile(entry["mobile"]))
+        mobile, kind = parse_mobile_typed(entry["mobile"])
+        return RecipientRef(mobile=mobile, number_type=kind)
     raise _Invalid("recipient needs an id or a mobile")
 
 

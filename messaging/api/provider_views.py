@@ -20,7 +20,7 @@ from messaging.backends import Receipt
 from messaging.models import Provider, ProviderKind
 from messaging.services import inbound, providers, receipts, status
 
-from .access import Access
+from .access import Access, GatewayAccess
 from .authentication import caller_client
 from .errors import ContractError, contract_body, invalid_format, refuse_unknown_keys
 
@@ -69,18 +69,72 @@ class SmsConfigApi(APIView):
         return Response(contract_body(providers.DETAILS_UPDATED, str(provider.pk)))
 
 
+def _query_fields(request) -> dict:
+    """The query's fields; in XML an empty root element (`<smsStatusRequest/>`) is an empty query."""
+    fields = _fields(request)
+    if "xml" in (request.content_type or "") and len(fields) == 1 and next(iter(fields.values())) in ("", None):
+        return {}
+    return fields
+
+
+def _refused_query(error: status.StatusQueryError) -> ContractError:
+    return ContractError(error.documented) if error.documented else invalid_format(error.problems)
+
+
 class SmsStatusApi(APIView):
     """POST /api/v1/status/sms: Volt MX "Fetch SMS Status" over the caller's own requests."""
 
     access = {"POST": Access("status", ("messaging.view_smsrequest",))}
 
     def post(self, request):
-        fields = _fields(request)
         try:
-            query = status.status_query_parse(fields)
+            query = status.status_query_parse(_query_fields(request))
         except status.StatusQueryError as error:
-            raise invalid_format([str(error)]) from None
+            raise _refused_query(error) from None
         return Response(status.sms_status_fetch(query=query, client=caller_client(request)))
+
+
+class OpenFetchOrGatewayAccess(GatewayAccess):
+    """GatewayAccess; with VOLTMX_OPEN_FETCH_APIS (unsafe, for legacy callers that cannot send
+    credentials) anyone may call the route, as Volt MX serves Fetch All SMS and Get Full Content."""
+
+    def has_permission(self, request, view):
+        if settings.VOLTMX_OPEN_FETCH_APIS and hasattr(view, request.method.lower()):
+            return True
+        return super().has_permission(request, view)
+
+
+def _fetch_client(request) -> str | None:
+    """The caller's own requests; every request for an anonymous caller of the open mode."""
+    return caller_client(request) if request.user is not None else None
+
+
+class SmsFetchAllApi(APIView):
+    """POST /api/v1/messages/sms/fetch: Volt MX "Fetch All SMS" by audience id or mobile number."""
+
+    access = {"POST": Access("status", ("messaging.view_smsrequest",))}
+    permission_classes = [OpenFetchOrGatewayAccess]
+
+    def post(self, request):
+        try:
+            query = status.fetch_query_parse(_query_fields(request))
+        except status.StatusQueryError as error:
+            raise _refused_query(error) from None
+        return Response(status.sms_fetch_all(query=query, client=_fetch_client(request)))
+
+
+class SmsFullContentApi(APIView):
+    """GET /api/v1/messages/sms/content/{sms_id}: Volt MX "Get Full Content", personalisation resolved."""
+
+    access = {"GET": Access("status", ("messaging.view_smsrequest",))}
+    permission_classes = [OpenFetchOrGatewayAccess]
+
+    def get(self, request, sms_id):
+        try:
+            content = status.sms_full_content(sms_id=sms_id, client=_fetch_client(request))
+        except status.StatusQueryError as error:
+            raise _refused_query(error) from None
+        return Response({"content": content})
 
 
 class InboundSmsApi(APIView):

@@ -11,7 +11,7 @@ from django.views import defaults
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audiences.selectors import segment_ids_existing
+from audiences.selectors import segment_ids_existing, segment_sizes
 from messaging import selectors
 from messaging.ids import id_from_text
 from messaging.models import RequestFormat
@@ -61,7 +61,10 @@ class SmsSendApi(APIView):
         except _Invalid:
             check_user_existence = True
         specs = normalise_send_request(
-            tree, now=timezone.now(), existing_segment_ids=lambda ids: segment_ids_existing(ids=ids)
+            tree,
+            now=timezone.now(),
+            existing_segment_ids=lambda ids: segment_ids_existing(ids=ids),
+            segment_sizes=lambda ids: segment_sizes(ids=ids),
         )
         api_key = request.user.api_key if isinstance(request.user, PartnerSystem) else None
         result = sms_request_submit(
@@ -77,11 +80,14 @@ class SmsSendApi(APIView):
         return Response(contract_body(REQUEST_QUEUED, str(result.request_id)))
 
 
-def _own_request(request, request_id: str):
+def _own_request(request, request_id: str, *, others_permission: str = selectors.VIEW_EVERY_REQUEST):
+    """The caller's request, or another's when the caller has `others_permission`; else 404."""
     number = id_from_text(request_id)
     if number is None:
         raise Http404
-    sms_request = selectors.sms_request_for_client(request_id=number, client=caller_client(request))
+    sms_request = selectors.sms_request_for_client(
+        request_id=number, client=caller_client(request), others_permission=others_permission
+    )
     if sms_request is None:
         raise Http404
     return sms_request
@@ -102,7 +108,7 @@ class SmsRequestCancelApi(APIView):
     access = {"DELETE": Access("send", ("messaging.cancel_recipient",))}
 
     def delete(self, request, request_id):
-        sms_request = _own_request(request, request_id)
+        sms_request = _own_request(request, request_id, others_permission=selectors.CANCEL_EVERY_REQUEST)
         cancelled = cancel.sms_request_cancel(request_id=sms_request.id)
         return Response(
             contract_body(f"Cancelled {cancelled} message entries of the Message with ID : {sms_request.id}")

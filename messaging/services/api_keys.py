@@ -4,9 +4,13 @@ import hashlib
 import hmac
 import secrets
 
+import phonenumbers
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from messaging.models import ApiKey
+from messaging.models import SCOPES, ApiKey
+
+NUMBER_TYPES = sorted(name for name in vars(phonenumbers.PhoneNumberType) if name.isupper())
 
 
 def _hash(raw_key: str) -> str:
@@ -23,6 +27,58 @@ def api_key_create(*, name: str, rate_limit_per_minute: int = 0, **options) -> t
         name=name, prefix=prefix, key_hash=_hash(raw_key), rate_limit_per_minute=rate_limit_per_minute, **options
     )
     return api_key, raw_key
+
+
+def scopes_clean(scopes) -> list[str]:
+    """The scopes as stored (the order of SCOPES), or a ValidationError naming an unknown one."""
+    given = [str(scope).strip() for scope in scopes or [] if str(scope).strip()]
+    unknown = sorted(set(given) - set(SCOPES))
+    if unknown:
+        raise ValidationError(f"Unknown scope: {', '.join(unknown)} (known: {', '.join(SCOPES)})")
+    return [scope for scope in SCOPES if scope in given]
+
+
+def countries_clean(countries) -> list[str]:
+    """ISO 3166 region codes, upper case, sorted; a ValidationError names one phonenumbers does not know."""
+    given = {str(code).strip().upper() for code in countries or [] if str(code).strip()}
+    unknown = sorted(given - phonenumbers.SUPPORTED_REGIONS)
+    if unknown:
+        raise ValidationError(f"Unknown country code: {', '.join(unknown)} (ISO 3166 alpha-2, e.g. US, KE)")
+    return sorted(given)
+
+
+def number_types_clean(number_types) -> list[str]:
+    """phonenumbers type names, upper case, sorted; a ValidationError names an unknown one."""
+    given = {str(name).strip().upper() for name in number_types or [] if str(name).strip()}
+    unknown = sorted(given - set(NUMBER_TYPES))
+    if unknown:
+        known = ", ".join(NUMBER_TYPES)
+        raise ValidationError(f"Unknown number type: {', '.join(unknown)} (known: {known})")
+    return sorted(given)
+
+
+def api_key_limits_clean(**limits) -> dict:
+    """A key's scopes, daily quota, countries and allowed number types, checked and normalised;
+    a ValidationError carries every problem. Only what is given is returned."""
+    cleaners = {
+        "scopes": scopes_clean,
+        "allowed_countries": countries_clean,
+        "allowed_number_types": number_types_clean,
+    }
+    clean, problems = {}, []
+    for name, value in limits.items():
+        try:
+            if name == "daily_quota_parts":
+                if value is None or int(value) < 0:
+                    raise ValidationError("The daily quota of parts is 0 (unlimited) or more")
+                clean[name] = int(value)
+            else:
+                clean[name] = cleaners[name](value)
+        except ValidationError as error:
+            problems.extend(error.messages)
+    if problems:
+        raise ValidationError(problems)
+    return clean
 
 
 def api_key_verify(*, raw_key: str) -> ApiKey | None:

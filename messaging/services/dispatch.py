@@ -88,6 +88,36 @@ def recipients_expire_due(*, now: datetime | None = None) -> int:
     )
 
 
+def recipients_render(recipients: list[Recipient]) -> None:
+    """Personalise the rows whose text is rendered at send time (a segment message's): what is
+    checked against SMS_MAX_RENDERED_CHARS, throttled and sent is that text, and it is stored on
+    the row, so that the key's parts used today count it from now on."""
+    rendered = []
+    for recipient in recipients:
+        message = recipient.message
+        if message.personalised and not recipient.content:
+            values = member_values(recipient.member) if recipient.member else {"mobile": recipient.phone}
+            recipient.content = render(message.content, values)
+            if recipient.content and not quotas.rendered_too_long(recipient.content):
+                rendered.append(recipient)  # one too long is rejected, not stored
+    if not rendered:
+        return
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            values = ", ".join(["(%s::bigint, %s)"] * len(rendered))
+            cursor.execute(
+                f"UPDATE {table} AS r SET content = v.content FROM (VALUES {values}) AS v(id, content) "
+                "WHERE r.id = v.id AND r.content = ''",
+                [value for recipient in rendered for value in (recipient.pk, recipient.content)],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET content = %s WHERE id = %s AND content = ''",
+                [(recipient.content, recipient.pk) for recipient in rendered],
+            )
+
+
 def outbound_for(recipient: Recipient, *, sender: str = "") -> OutboundSms:
     message = recipient.message
     text = recipient.content or message.content
@@ -404,19 +434,15 @@ def dispatch_batch(*, batch_size: int | None = None) -> DispatchReport:
     if not claimed:
         return DispatchReport()
     report = DispatchReport()
-    refused = quotas.recipients_outside_countries(claimed)
+    recipients_render(claimed)
+    refused = quotas.recipients_refused(claimed)
     if refused:
         outcomes = [
-            SendOutcome(
-                key=recipient.pk,
-                error=PermanentProviderError(
-                    f"destination country {region} not allowed for this API key", code=quotas.COUNTRY_REFUSED_CODE
-                ),
-            )
-            for recipient, region in refused
+            SendOutcome(key=recipient.pk, error=PermanentProviderError(detail, code=code))
+            for recipient, code, detail in refused
         ]
-        _report_add(report, outcomes_record(claimed=[r for r, _ in refused], outcomes=outcomes, provider=""))
-        taken = {recipient.pk for recipient, _ in refused}
+        _report_add(report, outcomes_record(claimed=[r for r, _, _ in refused], outcomes=outcomes, provider=""))
+        taken = {recipient.pk for recipient, _, _ in refused}
         claimed_count, claimed = len(claimed), [recipient for recipient in claimed if recipient.pk not in taken]
     else:
         claimed_count = len(claimed)

@@ -16,6 +16,13 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from audiences.complexity import (
+    criteria_size,
+    criteria_size_problem,
+    evaluation_fails_for_good,
+    evaluation_failure_text,
+    plan_size,
+)
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
 from audiences.models import AudienceAttribute, Member, Segment
 from audiences.segments import SegmentError, criteria_plan_q, segment_plan, today_local
@@ -41,6 +48,15 @@ def message_audience(message: SmsMessage):
     attributes = {a.name: a for a in AudienceAttribute.objects.all()}
     today = today_local()
     plans = {sid: segment_plan(s, attributes=attributes, today=today) for sid, s in segments.items()}
+    # The segments may have grown since the request was accepted within the bounds.
+    sizes = {sid: plan_size(plan) for sid, plan in plans.items()}
+    conditions = 0
+    for tree in trees:
+        size = criteria_size(tree, sizes)
+        problem = criteria_size_problem(size, conditions_before=conditions)
+        if problem:
+            raise SegmentError([problem])
+        conditions += size.conditions
     combined = Q(pk__in=[])
     for tree in trees:
         combined |= criteria_plan_q(tree, plans)
@@ -57,38 +73,105 @@ def _chunk_end(low: int, chunk_size: int) -> tuple[int, bool]:
 
 
 def message_expand_chunk(*, message_id: int, chunk_size: int | None = None) -> bool:
-    """Write the next chunk of recipients; returns True when the message is fully expanded."""
+    """Write the next chunk of recipients; returns True when the message is fully expanded, or
+    given up.
+
+    Each try is counted before it runs and the count is cleared when its chunk is written, so a
+    try that raised, or whose worker died, stays counted. A failure that retrying cannot fix (a
+    criteria that no longer resolves or cannot be compiled, a query the database refuses) gives
+    the expansion up at once; any other is raised, for the sweep to try again, and gives it up
+    once EXPANSION_MAX_ATTEMPTS tries have failed. Recipients already written are still sent.
+    """
     chunk_size = chunk_size or settings.EXPANSION_CHUNK_SIZE
+    if not _expansion_try_begin(message_id):
+        return True
+    try:
+        with transaction.atomic():
+            message = SmsMessage.objects.select_for_update().get(pk=message_id)
+            if message.expansion_done:
+                return True
+            audience = message_audience(message)
+            if message.expected_total is None:
+                message.expected_total = audience.count()
+            low = message.expansion_cursor
+            high, last = _chunk_end(low, chunk_size)
+            inserted = _insert_recipients(message, audience.filter(id__gt=low, id__lte=high)) if high > low else 0
+            message.expanded_count += inserted
+            message.expansion_cursor = max(high, low)
+            message.expansion_done = last
+            message.expansion_attempts = 0
+            message.expansion_error = ""
+            if last:
+                message.expected_total = message.expanded_count
+                if message.expanded_count == 0:
+                    logger.warning(
+                        "message %s matched no active member subscribed to %s: nothing to send",
+                        message_id,
+                        message.channel,
+                    )
+            message.save(
+                update_fields=[
+                    "expected_total",
+                    "expanded_count",
+                    "expansion_cursor",
+                    "expansion_done",
+                    "expansion_attempts",
+                    "expansion_error",
+                ]
+            )
+    except (SegmentError, CriteriaError) as error:
+        message_expansion_give_up(message_id=message_id, reason=str(error))
+        return True
+    except Exception as error:
+        if not evaluation_fails_for_good(error):
+            _expansion_try_failed(message_id, error)
+            raise
+        message_expansion_give_up(message_id=message_id, reason=evaluation_failure_text(error))
+        return True
+    return message.expansion_done
+
+
+def _expansion_try_begin(message_id: int) -> bool:
+    """Count one more try; False when there is nothing to try (done, or given up now)."""
     with transaction.atomic():
         message = SmsMessage.objects.select_for_update().get(pk=message_id)
         if message.expansion_done:
-            return True
-        try:
-            audience = message_audience(message)
-        except (SegmentError, CriteriaError) as error:
-            logger.error("message %s cannot be expanded: %s", message_id, error)
-            message.expected_total = message.expanded_count
-            message.expansion_done = True
-            message.save(update_fields=["expected_total", "expansion_done"])
-            return True
-        if message.expected_total is None:
-            message.expected_total = audience.count()
-        low = message.expansion_cursor
-        high, last = _chunk_end(low, chunk_size)
-        inserted = _insert_recipients(message, audience.filter(id__gt=low, id__lte=high)) if high > low else 0
-        message.expanded_count += inserted
-        message.expansion_cursor = max(high, low)
-        message.expansion_done = last
-        if last:
-            message.expected_total = message.expanded_count
-            if message.expanded_count == 0:
-                logger.warning(
-                    "message %s matched no active member subscribed to %s: nothing to send",
-                    message_id,
-                    message.channel,
-                )
-        message.save(update_fields=["expected_total", "expanded_count", "expansion_cursor", "expansion_done"])
-    return message.expansion_done
+            return False
+        if message.expansion_attempts >= settings.EXPANSION_MAX_ATTEMPTS:
+            last = f"; the last: {message.expansion_error}" if message.expansion_error else ""
+            _give_up(message, f"{message.expansion_attempts} tries failed{last}")
+            return False
+        message.expansion_attempts += 1
+        message.save(update_fields=["expansion_attempts"])
+    return True
+
+
+def _expansion_try_failed(message_id: int, error: BaseException) -> None:
+    """Keep why the last try failed, for the give-up to say; the store may be what failed."""
+    logger.warning("expansion of message %s failed, to be tried again: %s", message_id, error)
+    try:
+        SmsMessage.objects.filter(pk=message_id, expansion_done=False).update(
+            expansion_error=evaluation_failure_text(error)[: SmsMessage._meta.get_field("expansion_error").max_length]
+        )
+    except Exception:
+        logger.warning("could not record the failure of message %s", message_id, exc_info=True)
+
+
+def message_expansion_give_up(*, message_id: int, reason: str) -> None:
+    """Stop expanding a message for good: what was written stays and is sent, the message is
+    final with what it holds, and its error says why."""
+    with transaction.atomic():
+        message = SmsMessage.objects.select_for_update().get(pk=message_id)
+        if not message.expansion_done:
+            _give_up(message, reason)
+
+
+def _give_up(message: SmsMessage, reason: str) -> None:
+    logger.error("message %s cannot be expanded, given up: %s", message.pk, reason)
+    message.expected_total = message.expanded_count
+    message.expansion_done = True
+    message.expansion_error = reason[: SmsMessage._meta.get_field("expansion_error").max_length]
+    message.save(update_fields=["expected_total", "expansion_done", "expansion_error"])
 
 
 def message_expand(*, message_id: int, chunk_size: int | None = None) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from audiences.models import Member
 from messaging.models import Channel, InboundSms, Recipient, RecipientState
@@ -85,7 +86,12 @@ def inbound_sms_receive(
             )
             members = 0
             if action:
-                members = Member.objects.filter(mobile=phone).update(sms_subscription=action == "opt-in")
+                # The person's own word: a STOP is recorded as theirs (the audience API cannot undo
+                # it), a START from the number lifts it.
+                opted_out_at = timezone.now() if action == "opt-out" else None
+                members = Member.objects.filter(mobile=phone).update(
+                    sms_subscription=action == "opt-in", sms_opted_out_at=opted_out_at
+                )
     except IntegrityError:
         return InboundResult(phone=phone, action=action, repeated=True)
     if not action:

@@ -10,6 +10,7 @@ of the route for a while by a circuit kept per process, and its traffic goes to 
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -61,6 +62,10 @@ REQUIRED_KEYS = {
     ProviderKind.CONSOLE: set(),
 }
 SECRET_KEYS = {"Password", "Auth Token", "API Secret", "Signature Secret"}
+# Where a provider's traffic (and with it its credentials) goes.
+ENDPOINT_KEYS = {"Host", "Port", "Host URL"}
+_SECRET_WORDS = {"password", "secret", "token", "passphrase", "credential", "credentials"}
+_ENDPOINT_WORDS = {"host", "hostname", "url", "uri", "port", "endpoint", "address", "server", "domain"}
 INTEGER_RANGES = {
     "Port": (1, 65535),
     "Binds": (1, 64),
@@ -136,6 +141,61 @@ def _check_values(properties: dict[str, str]) -> None:
             _bool_field(value, key)
 
 
+def _words(key: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", key.lower()))
+
+
+def property_is_secret(key: str) -> bool:
+    """A property never shown again once saved: the known secrets and any key named like one."""
+    return key in SECRET_KEYS or bool(_words(key) & _SECRET_WORDS)
+
+
+def property_is_endpoint(key: str) -> bool:
+    """A property that says where the provider is: a host, URL or port, or any key named like one."""
+    return key in ENDPOINT_KEYS or bool(_words(key) & _ENDPOINT_WORDS)
+
+
+def properties_masked(properties: dict) -> dict:
+    """The properties as they may be shown: every secret that has a value as the mask."""
+    return {
+        key: MASK if property_is_secret(key) and value not in (None, "") else value for key, value in properties.items()
+    }
+
+
+def provider_properties_merge(*, stored: dict, given: dict, replace: bool, moved: bool = False) -> dict:
+    """The properties a save leaves. A secret given as the mask keeps its stored value. With
+    `replace` the given properties are the whole set (the admin's form); without, they update the
+    stored ones (the API). When the save changes a host, URL or port (or `moved`: the kind changed),
+    every secret that would stay must be given again in the same save: one kept from before would
+    otherwise be carried to the new address by the next send, or by the next SMPP bind."""
+    merged = {} if replace else dict(stored)
+    for key, value in given.items():
+        if property_is_secret(key) and value == MASK:
+            if stored.get(key) not in (None, ""):
+                merged[key] = stored[key]
+            continue
+        merged[key] = value
+    changed = sorted(
+        key
+        for key in set(stored) | set(merged)
+        if property_is_endpoint(key) and str(stored.get(key, "")) != str(merged.get(key, ""))
+    )
+    if not (changed or moved):
+        return merged
+    kept = sorted(
+        key
+        for key, value in merged.items()
+        if property_is_secret(key) and value not in (None, "") and given.get(key, MASK) == MASK
+    )
+    if kept:
+        what = " and ".join(changed) if changed else "the provider's kind"
+        raise ProviderConfigError(
+            f"Changing {what} requires {', '.join(kept)} to be entered again:"
+            " a saved secret is never sent to a new address"
+        )
+    return merged
+
+
 def provider_config_save(*, payload) -> Provider:
     """Create or update one provider by name from the Volt MX shape."""
     if not isinstance(payload, dict):
@@ -168,11 +228,8 @@ def provider_config_save(*, payload) -> Provider:
         elif provider.kind != kind:
             provider.properties = {}
             provider.kind = kind
-        merged = dict(provider.properties)
-        for key, value in properties.items():
-            if key in SECRET_KEYS and value == MASK:
-                continue  # a listing posted back keeps the stored secret
-            merged[key] = value
+        # A listing posted back keeps the stored secrets; a new address needs them typed again.
+        merged = provider_properties_merge(stored=provider.properties, given=properties, replace=False)
         if REQUIRED_KEYS[kind] - {key for key, value in merged.items() if value}:
             raise ProviderConfigError(INVALID_KEYS)
         provider.properties = merged
@@ -196,8 +253,7 @@ def provider_config_list() -> list[dict]:
                 "enabled": "true" if provider.enabled else "false",
                 "order": str(provider.order),
                 "properties": [
-                    {"key": key, "value": MASK if key in SECRET_KEYS and value else value}
-                    for key, value in provider.properties.items()
+                    {"key": key, "value": value} for key, value in properties_masked(provider.properties).items()
                 ],
             }
         )

@@ -1,4 +1,7 @@
-"""What one partner key may send: a daily quota of message parts and a list of destination countries.
+"""What one partner key may send: a daily quota of message parts and a list of destination countries;
+and what no request may do unless its key is allowed: send to a premium-rate (or other refused)
+number type, cost more parts than SMS_MAX_PARTS_PER_REQUEST, or grow by personalisation past
+SMS_MAX_RENDERED_CHARS.
 
 OWASP API4 (unrestricted resource consumption) names SMS as the resource such limits protect.
 Both are checked inside the transaction that stores a request, once its recipients are known, so
@@ -9,33 +12,188 @@ count it before it is written), and checked against the countries by calling cod
 checks every recipient of a key with countries once more, by region, and rejects one outside
 them (a new member since the request, or a region that shares its calling code, as Canada does
 the United States' +1).
+
+Parts are counted on the text each recipient gets: a personalised message's recipient rows hold
+their rendered text, and both the request's cost and the parts used today count that text (the
+day's count in SQL, by the rules of messaging.text). A segment message is rendered at send time:
+at the request a personalised one counts each member's text rendered in the database; dispatch
+stores the text it renders on the row (so the day's count sees it from then on) and refuses one
+longer than SMS_MAX_RENDERED_CHARS, which bounds what a member edited since can grow to.
 """
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import phonenumbers
-from django.db.models import F, Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Length, Replace
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
-from messaging.api.errors import ContractError
-from messaging.api.normaliser import MessageSpec
+from messaging.api.errors import ContractError, Problem, invalid_format
+from messaging.api.normaliser import NUMBER_TYPE_NAMES, MessageSpec
 from messaging.models import ApiKey, Recipient, RecipientState, SmsMessage
-from messaging.text import text_layout
+from messaging.personalise import rendered_sql
+from messaging.text import GSM7_BASIC, GSM7_EXTENDED, text_layout
 
 COUNTRY_REFUSED_CODE = "country-not-allowed"
+NUMBER_TYPE_REFUSED_CODE = "number-type-not-allowed"
+RENDERED_TOO_LONG_CODE = "rendered-too-long"
+# Refusals of a destination itself: a voice call instead of the text would go to the same place.
+DESTINATION_REFUSED_CODES = (COUNTRY_REFUSED_CODE, NUMBER_TYPE_REFUSED_CODE, RENDERED_TOO_LONG_CODE)
+NUMBER_TYPE_NOT_ALLOWED = "number type {kind} not allowed"
+PARTS_PER_REQUEST_EXCEEDED = "more than {limit} message parts in one request (this one needs {needed})"
+RENDERED_TOO_LONG = "personalised content longer than {limit} characters"
 COUNTRY_NOT_ALLOWED = "Destination country not allowed for this API key: {refused} (allowed: {allowed})"
 QUOTA_EXCEEDED = (
     "Daily quota of {quota} message parts exceeded for this API key: {used} used today, this request needs {needed}"
 )
 
 
+def _parsed(phone: str):
+    try:
+        return phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+@lru_cache(maxsize=65536)
 def phone_country(phone: str) -> str:
     """The ISO 3166 region of an E.164 number, or "ZZ" when it has none."""
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(phone, None)) or "ZZ"
-    except phonenumbers.NumberParseException:
-        return "ZZ"
+    number = _parsed(phone)
+    return (phonenumbers.region_code_for_number(number) if number else None) or "ZZ"
+
+
+@lru_cache(maxsize=65536)
+def phone_number_type(phone: str) -> str:
+    """The phonenumbers type of an E.164 number by name (MOBILE, PREMIUM_RATE, ...); UNKNOWN for
+    a number that is not valid."""
+    number = _parsed(phone)
+    return NUMBER_TYPE_NAMES.get(phonenumbers.number_type(number), "UNKNOWN") if number else "UNKNOWN"
+
+
+def refused_number_types(api_key: ApiKey | None) -> set[str]:
+    """The number types refused to this key: the gateway's list less the key's allowance."""
+    refused = {str(name).strip().upper() for name in settings.SMS_REFUSED_NUMBER_TYPES}
+    if api_key is not None:
+        refused -= {str(name).strip().upper() for name in (api_key.allowed_number_types or [])}
+    return refused
+
+
+def number_types_check(*, api_key: ApiKey | None, specs: list[MessageSpec]) -> None:
+    """Refuse a request listing a mobile of a refused number type, with a 400 naming the type
+    and the numbers (the first five of each type, in each message)."""
+    refused = refused_number_types(api_key)
+    problems = []
+    for spec in specs:
+        by_kind: dict[str, list[str]] = {}
+        for ref in spec.recipients:
+            if ref.mobile:
+                kind = ref.number_type or phone_number_type(ref.mobile)
+                if kind in refused and ref.mobile not in by_kind.setdefault(kind, []):
+                    by_kind[kind].append(ref.mobile)
+        for kind, phones in sorted(by_kind.items()):
+            listing = " ".join(phones[:5]) + (f" (and {len(phones) - 5} more)" if len(phones) > 5 else "")
+            problems.append(Problem(f"{NUMBER_TYPE_NOT_ALLOWED.format(kind=kind)}: {listing}", spec.position))
+    if problems:
+        raise invalid_format(problems)
+
+
+def rendered_too_long(text: str) -> bool:
+    limit = settings.SMS_MAX_RENDERED_CHARS
+    return bool(limit) and len(text) > limit
+
+
+def request_parts_check(*, needed: int) -> None:
+    """Refuse a request that would cost more than SMS_MAX_PARTS_PER_REQUEST parts (400)."""
+    limit = settings.SMS_MAX_PARTS_PER_REQUEST
+    if limit and needed > limit:
+        raise invalid_format([Problem(PARTS_PER_REQUEST_EXCEEDED.format(limit=limit, needed=needed))])
+
+
+def audience_sizes(audiences: Mapping[int, QuerySet]) -> dict[int, int]:
+    """How many members with a number each segment message's audience has."""
+    return {
+        position: audience.exclude(mobile__isnull=True).exclude(mobile="").count()
+        for position, audience in audiences.items()
+    }
+
+
+def request_parts(
+    *,
+    specs: list[MessageSpec],
+    phones_by_message: Mapping[int, Iterable[str]],
+    parts_by_message: Mapping[int, int] | None = None,
+    counted: Mapping[int, int] | None = None,
+) -> int:
+    """The parts a request will cost: a message by the parts of its recipients' rendered texts
+    (`parts_by_message`, when known: a listed message's rows, a personalised segment message's
+    audience rendered in the database), else a listed message by its template times its phones
+    and a segment message by its audience's size (`counted`) times its template's parts."""
+    parts_by_message = parts_by_message or {}
+    parts_of = {spec.position: text_layout(spec.content).parts for spec in specs}
+    needed = 0
+    for position, phones in phones_by_message.items():
+        if position in parts_by_message:
+            needed += parts_by_message[position]
+        else:
+            needed += parts_of.get(position, 1) * len(list(phones))
+    for position, count in (counted or {}).items():
+        if position in parts_by_message:
+            needed += parts_by_message[position]
+        else:
+            needed += parts_of.get(position, 1) * count
+    return needed
+
+
+# Parts of a recipient's stored text, in SQL, by the rules of messaging.text.text_layout: GSM 03.38
+# when every character is in its alphabet (the extension characters count two), else UCS-2 (a
+# character outside the Basic Multilingual Plane counts two; a text holding one is counted as if
+# every character did, an upper bound). An empty text is the message's own (its parts).
+def _bracket(chars) -> str:
+    """A regular-expression bracket body that PostgreSQL and Python read alike."""
+    return "".join("\\" + ch if ch in "\\]^-[" else ch for ch in sorted(chars))
+
+
+_NOT_GSM7 = f"[^{_bracket(GSM7_BASIC | GSM7_EXTENDED)}]"
+_ASTRAL = "[\U00010000-\U0010ffff]"
+
+
+def text_parts_sql(field: str, *, empty=None):
+    """The parts of the text in `field` (a column or an annotation), as a database expression;
+    `empty` is what an empty text counts (by default 1)."""
+    length = Length(field)
+    extended = sum((length - Length(Replace(field, Value(ch), Value(""))) for ch in sorted(GSM7_EXTENDED)), Value(0))
+    ucs2_units = Case(When(**{f"{field}__regex": _ASTRAL}, then=length * Value(2)), default=length)
+    return Case(
+        When(**{field: ""}, then=empty if empty is not None else Value(1)),
+        When(**{f"{field}__regex": _NOT_GSM7}, then=_units_to_parts(ucs2_units, 70, 67)),
+        default=_units_to_parts(length + extended, 160, 153),
+        output_field=IntegerField(),
+    )
+
+
+def _recipient_parts_sql():
+    """A recipient's parts: its own (personalised) text's, or its message's when it has none."""
+    return text_parts_sql("content", empty=F("message__parts"))
+
+
+def audience_rendered_parts(audience: QuerySet, template: str) -> int:
+    """The parts a personalised segment message costs: each member's rendered text counted, in
+    the database."""
+    rendered = audience.exclude(mobile__isnull=True).exclude(mobile="").annotate(rendered_text=rendered_sql(template))
+    return rendered.aggregate(parts=Sum(text_parts_sql("rendered_text")))["parts"] or 0
+
+
+def _units_to_parts(units, single: int, multi: int):
+    """1 when `units` fit one part, else ceil(units / multi), in integer SQL arithmetic."""
+    return Case(
+        When(GreaterThan(units, Value(single)), then=(units + Value(multi - 1)) / Value(multi)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
 
 
 def day_start(now: datetime) -> datetime:
@@ -49,7 +207,7 @@ def api_key_parts_used_today(*, api_key: ApiKey, now: datetime | None = None) ->
     used = (
         Recipient.objects.filter(message__request__api_key=api_key, message__request__created_at__gte=since)
         .exclude(state__in=[RecipientState.NOT_ATTEMPTED, RecipientState.CANCELLED])
-        .aggregate(parts=Sum(F("message__parts")))["parts"]
+        .aggregate(parts=Sum(_recipient_parts_sql()))["parts"]
     )
     # Segment messages of today still being expanded: the part of their audience not yet written.
     waiting = SmsMessage.objects.filter(
@@ -81,14 +239,17 @@ def quota_check(
     phones_by_message: Mapping[int, Iterable[str]],
     audiences: Mapping[int, QuerySet] | None = None,
     now: datetime | None = None,
+    parts_by_message: Mapping[int, int] | None = None,
+    counted: Mapping[int, int] | None = None,
 ) -> dict[int, int]:
     """Refuse a request past its key's destination countries (403) or daily quota of parts (429).
 
-    `phones_by_message` maps a message's position to the phones it will be sent to, and
-    `audiences` a segment message's position to its members (a queryset). Call it inside the
-    storing transaction: with a quota set, the key's row is locked so that two requests of one
-    key cannot both pass the last free parts. Returns the size of each audience it counted (for
-    a key with a quota).
+    `phones_by_message` maps a message's position to the phones it will be sent to,
+    `parts_by_message` (when known) to the parts of their rendered texts, and `audiences` a
+    segment message's position to its members (a queryset), whose sizes `counted` gives when the
+    caller has them already. Call it inside the storing transaction: with a quota set, the key's
+    row is locked so that two requests of one key cannot both pass the last free parts. Returns
+    the size of each audience it counted (for a key with a quota).
     """
     if api_key is None:
         return {}
@@ -115,13 +276,10 @@ def quota_check(
     quota = api_key.daily_quota_parts
     if not quota:
         return {}
-    parts_of = {spec.position: text_layout(spec.content).parts for spec in specs}
-    needed = sum(parts_of.get(position, 1) * len(phones) for position, phones in phones_by_message.items())
-    counted = {
-        position: audience.exclude(mobile__isnull=True).exclude(mobile="").count()
-        for position, audience in audiences.items()
-    }
-    needed += sum(parts_of.get(position, 1) * count for position, count in counted.items())
+    counted = dict(counted) if counted is not None else audience_sizes(audiences)
+    needed = request_parts(
+        specs=specs, phones_by_message=phones_by_message, parts_by_message=parts_by_message, counted=counted
+    )
     if needed == 0:
         return counted
     list(ApiKey.objects.select_for_update().filter(pk=api_key.pk).values_list("pk", flat=True))
@@ -137,19 +295,36 @@ def quota_check(
     return counted
 
 
-def recipients_outside_countries(recipients: Iterable[Recipient]) -> list[tuple[Recipient, str]]:
-    """The recipients whose key limits destination countries and whose phone's region is outside
-    them, each with its region. The recipients' message__request__api_key is read (prefetch it)."""
+def recipients_refused(recipients: Iterable[Recipient]) -> list[tuple[Recipient, str, str]]:
+    """The recipients that may not be sent, each with an error code and why: a phone whose region
+    is outside its key's countries, a phone of a number type refused to its key, a personalised
+    text longer than SMS_MAX_RENDERED_CHARS (rendered into `content` by the caller). The
+    recipients' message__request__api_key is read (prefetch it)."""
     refused = []
     allowed_of: dict[int, set[str]] = {}
+    refused_types_of: dict[int | None, set[str]] = {}
     for recipient in recipients:
         api_key = recipient.message.request.api_key
-        if api_key is None or not api_key.allowed_countries:
-            continue
-        allowed = allowed_of.get(api_key.pk)
-        if allowed is None:
-            allowed = allowed_of[api_key.pk] = _allowed_countries(api_key)
-        region = phone_country(recipient.phone)
-        if allowed and region not in allowed:
-            refused.append((recipient, region))
+        key_id = api_key.pk if api_key is not None else None
+        if api_key is not None and api_key.allowed_countries:
+            allowed = allowed_of.get(key_id)
+            if allowed is None:
+                allowed = allowed_of[key_id] = _allowed_countries(api_key)
+            region = phone_country(recipient.phone)
+            if allowed and region not in allowed:
+                detail = f"destination country {region} not allowed for this API key"
+                refused.append((recipient, COUNTRY_REFUSED_CODE, detail))
+                continue
+        refused_types = refused_types_of.get(key_id)
+        if refused_types is None:
+            refused_types = refused_types_of[key_id] = refused_number_types(api_key)
+        # A mobile listed in the request (no member, no earlier attempt) had its type checked
+        # there; a member's number (by id or segment), a resend or a voice fallback is checked here.
+        checked = recipient.member_id is None and recipient.resend_of_id is None
+        kind = "" if checked or not refused_types else phone_number_type(recipient.phone)
+        if kind in refused_types:
+            refused.append((recipient, NUMBER_TYPE_REFUSED_CODE, NUMBER_TYPE_NOT_ALLOWED.format(kind=kind)))
+        elif recipient.content and rendered_too_long(recipient.content):
+            detail = RENDERED_TOO_LONG.format(limit=settings.SMS_MAX_RENDERED_CHARS)
+            refused.append((recipient, RENDERED_TOO_LONG_CODE, detail))
     return refused

@@ -12,16 +12,15 @@ from audiences.criteria import CriteriaError
 from audiences.models import Member
 from audiences.segments import SegmentError
 from audiences.selectors import member_reachable, members_by_ids, members_by_mobiles
-from messaging.api.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError
+from messaging.api.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError, Problem, invalid_format
 from messaging.api.normaliser import MessageSpec
 from messaging.ids import next_request_id
 from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
 from messaging.personalise import member_values, render
 from messaging.text import text_layout
 
-from . import wakeups
+from . import quotas, wakeups
 from .expansion import message_audience
-from .quotas import quota_check
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,7 @@ def sms_request_submit(
     idempotency_key: str | None = None,
     check_user_existence: bool = True,
 ) -> SubmitResult:
+    quotas.number_types_check(api_key=api_key, specs=specs)
     for _ in range(3):
         try:
             request = _store(
@@ -106,8 +106,11 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
     listed = [spec for spec in specs if not spec.by_segment]
     member_ids = [r.member_id for s in listed for r in s.recipients if r.member_id is not None]
     mobiles = [r.mobile for s in listed for r in s.recipients if r.mobile]
-    by_id = members_by_ids(ids=member_ids) if member_ids else {}
-    by_mobile = members_by_mobiles(mobiles=mobiles) if mobiles else {}
+    # A partner reaches its own members and the shared audience; another partner's member is a
+    # stranger to it (by id: not found; by mobile: a number that is no member of its audience).
+    caller = client if client.startswith("key:") else None
+    by_id = members_by_ids(ids=member_ids, caller=caller) if member_ids else {}
+    by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
     messages = []
     for spec in specs:
         layout = text_layout(spec.content)
@@ -133,18 +136,47 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
         messages = list(SmsMessage.objects.filter(request=request).order_by("position"))
     recipients = []
     phones_by_message = {}
+    parts_by_message = {}
+    too_long = []
     for spec, message in zip(specs, messages, strict=True):
         if spec.by_segment:
             continue
         rows = _listed_recipients(spec, message, by_id, by_mobile, check_user_existence, now)
-        phones_by_message[spec.position] = [row.phone for row in rows if row.state == RecipientState.INITIAL]
-        if not phones_by_message[spec.position]:
+        sendable = [row for row in rows if row.state == RecipientState.INITIAL]
+        if not sendable:
             raise ContractError(NO_ACTIVE_MEMBERS)
+        phones_by_message[spec.position] = [row.phone for row in sendable]
+        # What each recipient will get: a personalised text can take more parts than its template.
+        if spec.personalised:
+            if any(quotas.rendered_too_long(row.content) for row in sendable):
+                too_long.append(spec.position)
+            parts_by_message[spec.position] = sum(text_layout(row.content or spec.content).parts for row in sendable)
+        else:
+            parts_by_message[spec.position] = message.parts * len(sendable)
         recipients.extend(rows)
-    # The key's destination countries and daily quota, checked on what will really be sent.
-    audiences = _limited_audiences(api_key, specs, messages)
-    counted = quota_check(
-        api_key=api_key, specs=specs, phones_by_message=phones_by_message, audiences=audiences, now=now
+    if too_long:
+        limit = settings.SMS_MAX_RENDERED_CHARS
+        raise invalid_format([Problem(quotas.RENDERED_TOO_LONG.format(limit=limit), n) for n in too_long])
+    # The request's cost, then the key's destination countries and daily quota, on what will
+    # really be sent.
+    audiences = _counted_audiences(api_key, specs, messages)
+    sizes = quotas.audience_sizes(audiences) if audiences else {}
+    for spec in specs:
+        if spec.personalised and spec.position in audiences:
+            parts_by_message[spec.position] = quotas.audience_rendered_parts(audiences[spec.position], spec.content)
+    quotas.request_parts_check(
+        needed=quotas.request_parts(
+            specs=specs, phones_by_message=phones_by_message, parts_by_message=parts_by_message, counted=sizes
+        )
+    )
+    counted = quotas.quota_check(
+        api_key=api_key,
+        specs=specs,
+        phones_by_message=phones_by_message,
+        audiences=audiences,
+        now=now,
+        parts_by_message=parts_by_message,
+        counted=sizes,
     )
     for message in messages:
         if message.position in counted:
@@ -158,9 +190,11 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
     return request
 
 
-def _limited_audiences(api_key, specs, messages) -> dict:
-    """The members of each segment message, when the key has limits to check them against."""
-    if api_key is None or not (api_key.daily_quota_parts or api_key.allowed_countries):
+def _counted_audiences(api_key, specs, messages) -> dict:
+    """The members of each segment message, when there are limits to check them against: the
+    parts a request may cost, or its key's quota or countries."""
+    key_limits = api_key is not None and (api_key.daily_quota_parts or api_key.allowed_countries)
+    if not (settings.SMS_MAX_PARTS_PER_REQUEST or key_limits):
         return {}
     audiences = {}
     for spec, message in zip(specs, messages, strict=True):

@@ -20,6 +20,7 @@ from .receipts import pending_receipts_match
 from .states import recipients_transition
 
 STALLED_AFTER = timedelta(seconds=60)
+STALLED_BATCH = 100
 # A receipt may come a little after the validity ran out (the SMSC's own expiry report).
 RECEIPT_GRACE = timedelta(minutes=10)
 RECEIPT_BATCH = 5000
@@ -60,10 +61,12 @@ def queue_sweep() -> dict[str, int]:
 
     now = timezone.now()
     expired = recipients_expire_due()
+    # Oldest first; a message whose expansion keeps failing is given up after
+    # EXPANSION_MAX_ATTEMPTS tries, so failing ones cannot hold the batch for ever.
     stalled = list(
-        SmsMessage.objects.filter(expansion_done=False, created_at__lt=now - STALLED_AFTER).values_list(
-            "id", flat=True
-        )[:100]
+        SmsMessage.objects.filter(expansion_done=False, created_at__lt=now - STALLED_AFTER)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)[:STALLED_BATCH]
     )
     for message_id in stalled:
         expand_message.apply_async(args=[message_id])

@@ -10,7 +10,7 @@ from django.utils import timezone
 from messaging.models import Channel, Recipient, RecipientState
 from messaging.personalise import member_values, render
 
-from .quotas import COUNTRY_REFUSED_CODE
+from .quotas import DESTINATION_REFUSED_CODES
 
 
 def recipients_fall_back_to_voice(*, recipient_ids: list[int]) -> int:
@@ -24,7 +24,7 @@ def recipients_fall_back_to_voice(*, recipient_ids: list[int]) -> int:
             state__in=[RecipientState.REJECTED, RecipientState.UNDELIVERED],
         )
         .exclude(attempts_after__channel=Channel.VOICE)
-        .exclude(error_code=COUNTRY_REFUSED_CODE)  # a call would go to the same country
+        .exclude(error_code__in=DESTINATION_REFUSED_CODES)  # a call would go to the same number
         .select_related("message", "member")
     )
     calls = []

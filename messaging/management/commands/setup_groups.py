@@ -5,8 +5,8 @@ from ops.groups import console_groups_setup
 
 class Command(BaseCommand):
     help = (
-        "Create the staff groups marketing (view and send), operator (also resend and cancel) and "
-        "auditor (view only) with their permissions. Safe to run again."
+        "Create the staff groups marketing (view and send), operator (also resend, cancel and providers) and "
+        "auditor (view only), or set their permissions to exactly these again. Safe to run again."
     )
 
     def handle(self, *args, **options):
