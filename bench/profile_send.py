@@ -80,6 +80,8 @@ STEPS = [
     ("phone parsing: is_valid_number", "phonenumbers", "is_valid_number"),
     ("phone parsing: format_number", "phonenumbers", "format_number"),
     ("phone parsing: region_code_for_number", "phonenumbers", "region_code_for_number"),
+    ("phone parsing: number_type", "phonenumbers", "number_type"),
+    ("phone parsing: is_possible_number", "phonenumbers", "is_possible_number"),
     ("model instances: SmsRequest()", "messaging.models", "SmsRequest.__init__"),
     ("model instances: SmsMessage()", "messaging.models", "SmsMessage.__init__"),
     ("model instances: Recipient()", "messaging.models", "Recipient.__init__"),
