@@ -1,12 +1,42 @@
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from audiences.models import Member, Segment
 
 
 def segment_ids_existing(*, ids: set[int]) -> set[int]:
     return set(Segment.objects.filter(id__in=ids).values_list("id", flat=True))
+
+
+def segments_visible(*, owner: str | None) -> QuerySet[Segment]:
+    """The segments a caller may read: a partner ("key:<id>") its own and the gateway's shared
+    ones (owner ""); a gateway user (None) every segment."""
+    segments = Segment.objects.all()
+    return segments if owner is None else segments.filter(owner__in=("", owner))
+
+
+def segment_ids_sendable(*, ids: set[int], owner: str | None) -> set[int]:
+    """Of the ids, those a caller may send to: visible to it, published, and with a condition
+    (only "All Users" holds every member without one)."""
+    sendable = (
+        segments_visible(owner=owner)
+        .filter(id__in=ids, published=True)
+        .filter(Q(name=Segment.ALL_USERS) | Q(conditions__isnull=False))
+    )
+    return set(sendable.values_list("id", flat=True).distinct())
+
+
+def members_visible(*, owner: str | None) -> QuerySet[Member]:
+    """The members a caller reaches: a partner ("key:<id>") the gateway's shared audience and its
+    own members; a gateway user (None) every member."""
+    return Member.objects.all() if owner is None else Member.objects.filter(owner__in=("", owner))
+
+
+def audience_owner_of_client(client: str) -> str | None:
+    """The audience owner of a request's client tag: a partner key's own tag, None (everyone)
+    for a gateway user."""
+    return client if client.startswith("key:") else None
 
 
 def members_by_ids(*, ids: list[int]) -> dict[int, Member]:
@@ -44,9 +74,12 @@ def members_page(*, start: int, per_page: int, mobile: str | None = None, email:
     return MembersPage(total=members.count(), members=list(members[start - 1 : start - 1 + per_page]))
 
 
-def segment_member_count(*, segment: Segment, channel: str | None = None) -> int:
-    """How many members a segment holds now (reachable on the channel, when one is given)."""
+def segment_member_count(*, segment: Segment, channel: str | None = None, owner: str | None = None) -> int:
+    """How many members a segment holds now (reachable on the channel, when one is given), of
+    those the caller reaches (every member for owner None)."""
     from audiences.segments import segment_q
 
     members = members_reachable(channel=channel) if channel else Member.objects.all()
+    if owner is not None:
+        members = members.filter(owner__in=("", owner))
     return members.filter(segment_q(segment)).count()

@@ -5,7 +5,6 @@ is allowed, every scalar possibly a string. Nothing here touches the database; t
 which segment ids exist.
 """
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from django.conf import settings
 
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
 from messaging.models import Channel
+from messaging.personalise import has_tags
 
 from .errors import BOTH_GIVEN, PARSE_FAILED, ContractError, Problem, invalid_format
 
@@ -26,7 +26,6 @@ CHANNELS = {
     "voicesms": Channel.VOICE,
 }
 MAX_CONTENT_CHARS = 5000
-PERSONALISATION_TAG = re.compile(r"\[\[[^\[\]]+\]\]")
 
 
 @dataclass
@@ -53,7 +52,7 @@ class MessageSpec:
 
     @property
     def personalised(self) -> bool:
-        return bool(PERSONALISATION_TAG.search(self.content))
+        return has_tags(self.content)
 
 
 class _Invalid(Exception):
