@@ -95,6 +95,14 @@ def _shared(error: SegmentShared) -> ContractError:
     return ContractError(f"Forbidden: {error}", status_code=403)
 
 
+def _no_body(request) -> None:
+    """Publish, unpublish and delete take only the id of the path: any body key is unknown."""
+    if isinstance(request.data, dict) and request.data:
+        raise invalid_attributes([str(key) for key in request.data])
+    if request.data not in ({}, None, "", []) and not isinstance(request.data, dict):
+        raise ContractError(INVALID_FORMAT)
+
+
 def _given(request) -> dict:
     try:
         return _body(request)
@@ -140,6 +148,7 @@ def _modify(request, segment_id: str) -> Response:
 
 def _delete(request, segment_id: str) -> Response:
     segment = _visible(request, segment_id)
+    _no_body(request)
     try:
         deleted = segment_delete(segment_id=segment.pk, actor=_actor(request))
     except SegmentInUse as error:
@@ -205,6 +214,7 @@ class SegmentPublishApi(APIView):
 
     def post(self, request, segment_id):
         segment = _visible(request, segment_id)
+        _no_body(request)
         try:
             segment_publish(segment_id=segment.pk, published=self.published, actor=_actor(request))
         except SegmentShared as error:

@@ -413,6 +413,15 @@ def test_an_unknown_condition_key_is_a_400_that_names_it(client):
     assert response.json()["message"] == "The request contains invalid attributes: segmentAudienceList.attributeVal"
 
 
+@pytest.mark.parametrize("action", ["publish", "unpublish", "delete"])
+def test_calls_that_take_only_the_id_refuse_any_body_key(client, action):
+    segment_id = created(client)
+    response = post(client, f"{URL}/{segment_id}/{action}", {"published": True})
+    assert response.status_code == 400
+    assert response.json()["message"] == "The request contains invalid attributes: published"
+    assert Segment.objects.filter(pk=segment_id, published=False).exists()
+
+
 def test_modify_refuses_unknown_keys_too(client):
     segment_id = created(client)
     response = post(client, f"{URL}/{segment_id}/modify", {"name": "x", "condition": "state = CA"})
