@@ -16,11 +16,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from audiences import values
-from audiences.models import AttributeType, AudienceAttribute, Member, Segment, SegmentCondition
+from audiences.models import AttributeType, AudienceAttribute, ConditionType, Member, Segment, SegmentCondition
 from audiences.segments import MEMBER_FIELDS, OPERATORS, SegmentError, plan_text, segment_plan, segment_plan_build
 from audiences.selectors import plan_member_count
 from audiences.services.importing import ImportRefused, members_export_rows, members_import
 from audiences.services.members import MemberError, member_fields_clean, member_opt_out_lift
+from audiences.services.segments import SegmentActor, segment_publish
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 
@@ -304,8 +305,15 @@ class SegmentConditionFormSet(forms.BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
+        segment = self.instance
+        if not conditions and segment.name != Segment.ALL_USERS:
+            raise ValidationError('A segment needs at least one condition: only "All Users" holds every member.')
+        if segment.condition_type in (ConditionType.ALL, ConditionType.ANY):
+            # all and any write the definition from the conditions, as the API does
+            joiner = " AND " if segment.condition_type == ConditionType.ALL else " OR "
+            segment.definition = joiner.join(str(number) for number in sorted(c["number"] for c in conditions))
         try:
-            segment_plan_build(definition=self.instance.definition, conditions=conditions)
+            segment_plan_build(definition=segment.definition, conditions=conditions)
         except SegmentError as error:
             raise ValidationError(error.problems) from None
 
@@ -319,12 +327,52 @@ class SegmentConditionInline(admin.TabularInline):
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "definition", "updated_at")
+    list_display = ("id", "name", "condition_type", "definition", "published", "owner", "updated_at")
+    list_filter = ("published", "condition_type")
     search_fields = ("name",)
     inlines = [SegmentConditionInline]
-    readonly_fields = ("evaluated_as", "matching_members")
-    fields = ("name", "definition", "evaluated_as", "matching_members")
+    readonly_fields = ("owner", "created_by", "last_modified_by", "evaluated_as", "matching_members")
+    fields = (
+        "name",
+        "condition_type",
+        "definition",
+        "published",
+        "owner",
+        "created_by",
+        "last_modified_by",
+        "evaluated_as",
+        "matching_members",
+    )
+    actions = ["publish_segments", "unpublish_segments"]
     change_form_template = "admin/audiences/segment/change_form.html"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user.get_username()
+        obj.last_modified_by = request.user.get_username()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(
+        description="Publish the selected segments (only published segments are sent to)", permissions=["change"]
+    )
+    def publish_segments(self, request, queryset):
+        self._publish(request, queryset, published=True)
+
+    @admin.action(description="Unpublish the selected segments", permissions=["change"])
+    def unpublish_segments(self, request, queryset):
+        self._publish(request, queryset.exclude(name=Segment.ALL_USERS), published=False)
+
+    def _publish(self, request, queryset, *, published: bool):
+        actor = SegmentActor(owner=None, name=request.user.get_username())
+        changed = 0
+        for segment_id in queryset.values_list("id", flat=True):
+            try:
+                segment_publish(segment_id=segment_id, published=published, actor=actor)
+            except SegmentError as error:
+                self.message_user(request, f"Segment {segment_id} unchanged: {error}", level=messages.WARNING)
+                continue
+            changed += 1
+        self.message_user(request, f"{changed} segment(s) {'published' if published else 'unpublished'}.")
 
     def get_urls(self):
         return [
@@ -369,6 +417,10 @@ class SegmentAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:audiences_segment_changelist"))
         definition = request.POST.get("definition", "")
         conditions = _posted_conditions(request.POST)
+        condition_type = request.POST.get("condition_type")
+        if condition_type in (ConditionType.ALL, ConditionType.ANY):
+            joiner = " AND " if condition_type == ConditionType.ALL else " OR "
+            definition = joiner.join(str(c["number"]) for c in conditions if isinstance(c["number"], int))
         context = {
             **self.admin_site.each_context(request),
             "title": "Segment definition",

@@ -1,25 +1,62 @@
-"""The segment API (members: api_members.py; attributes: api_attributes.py). Each view parses, calls one service and
-renders; authentication, parsers, renderers and errors are the project's defaults."""
+"""What the audience APIs share: callers, paging, dates and the unknown-key refusal. The views
+are in api_segments.py (segments), api_members.py (members) and api_attributes.py (attributes);
+each parses, calls one service and renders."""
+
+import datetime
 
 from django.http import Http404
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from django.utils import timezone
 
-from audiences import selectors
-from audiences.models import Segment
-from audiences.segments import SegmentError
-from audiences.services.segments import (
-    SegmentInUse,
-    segment_as_dict,
-    segment_create,
-    segment_delete,
-    segment_update,
-)
-from messaging.api.access import Access
+from audiences import values
+from messaging.api.authentication import PartnerSystem
 from messaging.api.errors import ContractError
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
+
+
+INVALID_FORMAT = "Invalid request format"
+
+
+def invalid_attributes(keys) -> ContractError:
+    """The 400 for body keys an endpoint does not know (never dropped silently)."""
+    return ContractError(values.invalid_attributes(keys))
+
+
+def caller_audience_owner(request) -> str | None:
+    """Whose audience a caller works in: "key:<id>" for a partner system, None for a gateway user
+    (staff by permission), who reaches the whole audience and makes shared entries."""
+    if isinstance(request.user, PartnerSystem):
+        return f"key:{request.user.api_key.pk}"
+    return None
+
+
+def caller_name(request) -> str:
+    """The name recorded as createdBy / lastModifiedBy."""
+    if isinstance(request.user, PartnerSystem):
+        return request.user.api_key.name
+    return request.user.get_username()
+
+
+def volt_mx_date_text(moment: datetime.datetime | None) -> str:
+    """A moment as Volt MX writes `...DateStr`: `06/21/2016 03:25:01 PM IST`, in local time."""
+    if moment is None:
+        return ""
+    return timezone.localtime(moment).strftime("%m/%d/%Y %I:%M:%S %p %Z")
+
+
+def start_page_size(request, *, default: int = DEFAULT_PAGE) -> tuple[int, int]:
+    """Volt MX list paging: `start` (0-based offset) and `pageSize` (how many), from the query."""
+
+    def number(name, fallback, low, high):
+        raw = request.query_params.get(name)
+        if raw in (None, ""):
+            return fallback
+        if not (raw.isascii() and raw.strip().isdigit()) or not low <= int(raw) <= high:
+            raise ContractError(f"{INVALID_FORMAT}: {name} must be a whole number from {low} to {high}")
+        return int(raw)
+
+    return number("start", 0, 0, 10**12), number("pageSize", default, 1, MAX_PAGE)
 
 
 def _object_id(raw: str) -> int:
@@ -33,101 +70,3 @@ def _body(request) -> dict:
     if not isinstance(body, dict):
         raise ContractError("the body must be a JSON object")
     return body
-
-
-def _paging(request) -> tuple[int, int]:
-    def number(name, default, low, high):
-        raw = request.query_params.get(name)
-        if raw in (None, ""):
-            return default
-        if not (raw.isascii() and raw.strip().isdigit()) or not low <= int(raw) <= high:
-            raise ContractError(f"{name} must be a whole number from {low} to {high}")
-        return int(raw)
-
-    return number("startElement", 1, 1, 10**12), number("elementsPerPage", DEFAULT_PAGE, 1, MAX_PAGE)
-
-
-def _segment_problem(error: SegmentError) -> Response:
-    return Response({"id": "", "message": "Invalid segment: " + "; ".join(error.problems)}, status=400)
-
-
-class SegmentListCreateApi(APIView):
-    """GET /api/v1/segments: a page of segments. POST: add one."""
-
-    access = {
-        "GET": Access("segments", ("audiences.view_segment",)),
-        "POST": Access("segments", ("audiences.add_segment",)),
-    }
-
-    def get(self, request):
-        start, per_page = _paging(request)
-        segments = Segment.objects.order_by("id").prefetch_related("conditions")
-        total = segments.count()
-        return Response(
-            {
-                "totalCount": total,
-                "startElement": start,
-                "elementsPerPage": per_page,
-                "segments": [segment_as_dict(s) for s in segments[start - 1 : start - 1 + per_page]],
-            }
-        )
-
-    def post(self, request):
-        body = _body(request)
-        try:
-            segment = segment_create(
-                name=body.get("name"), definition=body.get("definition"), conditions=body.get("conditions")
-            )
-        except SegmentError as error:
-            return _segment_problem(error)
-        return Response({"id": str(segment.pk), "message": "Segment added successfully"})
-
-
-class SegmentDetailApi(APIView):
-    """GET (with ?count=true, how many members it holds now), PUT, DELETE /api/v1/segments/{id}."""
-
-    access = {
-        "GET": Access("segments", ("audiences.view_segment",)),
-        "PUT": Access("segments", ("audiences.change_segment",)),
-        "DELETE": Access("segments", ("audiences.delete_segment",)),
-    }
-
-    def get(self, request, segment_id):
-        segment = Segment.objects.prefetch_related("conditions").filter(pk=_object_id(segment_id)).first()
-        if segment is None:
-            raise Http404
-        body = segment_as_dict(segment)
-        if request.query_params.get("count", "").lower() == "true":
-            try:
-                body["memberCount"] = selectors.segment_member_count(segment=segment)
-                body["reachableCount"] = selectors.segment_member_count(segment=segment, channel="text")
-            except SegmentError as error:
-                return _segment_problem(error)
-        return Response(body)
-
-    def put(self, request, segment_id):
-        body = _body(request)
-        try:
-            segment = segment_update(
-                segment_id=_object_id(segment_id),
-                name=body.get("name"),
-                definition=body.get("definition"),
-                conditions=body.get("conditions"),
-            )
-        except Segment.DoesNotExist:
-            raise Http404 from None
-        except SegmentError as error:
-            return _segment_problem(error)
-        return Response({"id": str(segment.pk), "message": "Segment updated successfully"})
-
-    def delete(self, request, segment_id):
-        segment_pk = _object_id(segment_id)
-        try:
-            deleted = segment_delete(segment_id=segment_pk)
-        except SegmentInUse as error:
-            return Response({"id": str(segment_pk), "message": str(error)}, status=409)
-        except SegmentError as error:
-            return _segment_problem(error)
-        if not deleted:
-            raise Http404
-        return Response({"id": str(segment_pk), "message": "Segment deleted successfully"})

@@ -1,8 +1,9 @@
-"""Segment definitions: condition numbers joined by AND, OR and parentheses (`1 OR (2 AND 3)`),
-evaluated brackets first and then strictly left to right, as the Volt MX console does.
+"""Segment definitions: condition numbers joined by AND, OR, NOT and parentheses
+(`1 OR (2 AND 3)`, `3 AND 4 OR (NOT 5)` as the Volt MX samples write), evaluated brackets first
+and then strictly left to right, as the Volt MX console does.
 
-The tree is plain tuples, like the criteria's: ("condition", 2), ("and", left, right),
-("or", left, right).
+The tree is plain tuples, like the criteria's: ("condition", 2), ("not", node),
+("and", left, right), ("or", left, right).
 """
 
 from audiences.boolean_expr import Grammar, expression_parse
@@ -18,7 +19,7 @@ class DefinitionError(ValueError):
 DEFINITION = Grammar(
     term=r"(?P<number>\d{1,9})",
     node="condition",
-    allow_not=False,
+    allow_not=True,
     max_depth=MAX_DEPTH,
     error=DefinitionError,
     empty="the definition is empty",
@@ -41,6 +42,8 @@ def definition_parse(text: str):
 def definition_numbers(tree) -> set[int]:
     if tree[0] == "condition":
         return {tree[1]}
+    if tree[0] == "not":
+        return definition_numbers(tree[1])
     return definition_numbers(tree[1]) | definition_numbers(tree[2])
 
 
@@ -48,6 +51,8 @@ def definition_text(tree) -> str:
     """The tree written back fully bracketed, as it will be evaluated."""
     if tree[0] == "condition":
         return str(tree[1])
+    if tree[0] == "not":
+        return f"NOT {definition_text(tree[1])}"
     return f"({definition_text(tree[1])} {tree[0].upper()} {definition_text(tree[2])})"
 
 

@@ -79,8 +79,21 @@ class Member(models.Model):
         return f"{self.first_name} {self.last_name} ({self.mobile or self.email or self.pk})"
 
 
+class ConditionType(models.TextChoices):
+    """How a segment joins its conditions (Volt MX `conditionType`)."""
+
+    ALL = "all", "All conditions"
+    ANY = "any", "Any condition"
+    ADVANCED = "advanced", "Advanced (the definition)"
+
+
 class Segment(models.Model):
-    """A named set of members, defined by numbered conditions joined by AND/OR."""
+    """A named set of members, defined by numbered conditions joined by AND/OR.
+
+    `definition` always holds the expression that is evaluated: for `all` and `any` it is the
+    conditions joined by AND or OR, for `advanced` the definition as given. Only a published
+    segment can be sent to; only "All Users" holds every member without a condition.
+    """
 
     ALL_USERS = "All Users"
 
@@ -99,6 +112,15 @@ class Segment(models.Model):
         db_index=True,
         help_text="key:<id> of the partner system that made it; empty: the gateway's shared audience.",
     )
+    condition_type = models.CharField(max_length=16, choices=ConditionType.choices, default=ConditionType.ALL)
+    published = models.BooleanField(
+        default=False, help_text="Only a published segment can be sent to (Volt MX publish and unpublish)."
+    )
+    owner_label = models.CharField(
+        max_length=150, blank=True, default="", help_text="The Volt MX `owner`: a name, shown as given."
+    )
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    last_modified_by = models.CharField(max_length=150, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -9,6 +9,7 @@ is exactly NOT Equal. Strings compare case-sensitively, as they are stored.
 """
 
 import datetime
+import json
 import math
 from dataclasses import dataclass
 
@@ -71,11 +72,12 @@ LESS_MINUS = "LessThanCurrentDateMinus"
 LESS_PLUS = "LessThanCurrentDatePlus"
 RELATIVE = {GREATER_MINUS: (GREATER, -1), GREATER_PLUS: (GREATER, 1), LESS_MINUS: (LESS, -1), LESS_PLUS: (LESS, 1)}
 
+# Volt MX lets Contains test the written value of a number or a date attribute too.
 OPERATORS_BY_KIND: dict[str, tuple[str, ...]] = {
     STRING: (EQUAL, NOT_EQUAL, CONTAINS),
     PICK_LIST: (EQUAL, NOT_EQUAL, CONTAINS),
-    NUMBER: (EQUAL, NOT_EQUAL, GREATER, LESS),
-    DATE: (EQUAL, NOT_EQUAL, GREATER, LESS, *RELATIVE),
+    NUMBER: (EQUAL, NOT_EQUAL, CONTAINS, GREATER, LESS),
+    DATE: (EQUAL, NOT_EQUAL, CONTAINS, GREATER, LESS, *RELATIVE),
     DATETIME: (EQUAL, NOT_EQUAL, GREATER, LESS, *RELATIVE),
     BOOLEAN: (EQUAL, NOT_EQUAL),
 }
@@ -126,7 +128,7 @@ def _parse_operand(kind: str, operator: str, raw: str, *, choices=None):
         if not text.isdecimal() or int(text) > MAX_RELATIVE_DAYS:
             raise ValueError("the value must be a whole number of days")
         return int(text)
-    if kind in (STRING, PICK_LIST):
+    if kind in (STRING, PICK_LIST) or operator == CONTAINS:
         if kind == PICK_LIST and operator in (EQUAL, NOT_EQUAL) and choices and text not in choices:
             raise ValueError(f"{text!r} is not one of the pick list's values {choices}")
         return text
@@ -140,9 +142,11 @@ def _parse_operand(kind: str, operator: str, raw: str, *, choices=None):
         return number
     if kind in (DATE, DATETIME):
         try:
+            if "/" in text:  # Volt MX writes segment dates MM/dd/yyyy
+                return datetime.datetime.strptime(text, "%m/%d/%Y").date()
             return datetime.date.fromisoformat(text)
         except ValueError:
-            raise ValueError("the value must be a date written YYYY-MM-DD") from None
+            raise ValueError("the value must be a date written MM/dd/yyyy or YYYY-MM-DD") from None
     if kind == BOOLEAN:
         if text.lower() not in ("true", "false"):
             raise ValueError("the value must be true or false")
@@ -173,7 +177,7 @@ def rule_resolve(
     if operator in RELATIVE:
         operator, sign = RELATIVE[operator]
         operand = today + datetime.timedelta(days=sign * operand)
-    if kind in (DATE, DATETIME) and not FIRST_DAY <= operand <= LAST_DAY:
+    if isinstance(operand, datetime.date) and not FIRST_DAY <= operand <= LAST_DAY:
         # Its query compares with the day after (or the start of the day in the local zone).
         problem = f"the date must lie between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
         raise SegmentError([_problem(number, attribute, problem)])
@@ -239,6 +243,8 @@ def segment_plan(segment: Segment, *, attributes=None, today=None) -> SegmentPla
         {"number": c.number, "attribute": c.attribute, "operator": c.operator, "value": c.value}
         for c in segment.conditions.all()
     ]
+    if not conditions and segment.name != Segment.ALL_USERS:
+        raise SegmentError(['the segment has no condition: only "All Users" holds every member'])
     return segment_plan_build(definition=segment.definition, conditions=conditions, attributes=attributes, today=today)
 
 
@@ -258,6 +264,8 @@ def plan_text(plan: SegmentPlan) -> str:
         if node[0] == "condition":
             rule = plan.rules[node[1]]
             return f"[{node[1]}: {rule.attribute} {_operator_text(rule)} {_operand_text(rule.operand)}]"
+        if node[0] == "not":
+            return f"NOT {write(node[1])}"
         return f"({write(node[1])} {node[0].upper()} {write(node[2])})"
 
     return f"{definition_text(plan.tree)} = {write(plan.tree)}"
@@ -317,6 +325,8 @@ def rule_q(rule: Rule) -> Q:
         return ~_equal_q(rule)
     target = _target(rule)
     if rule.operator == CONTAINS:
+        if rule.key is not None:  # a number's or a date's written value
+            target = KeyTextTransform(rule.key, "attributes")
         comparison = Q(GreaterThan(StrIndex(target, Value(rule.operand)), 0))
     elif rule.kind == DATETIME:
         if rule.operator == GREATER:
@@ -340,6 +350,8 @@ def plan_q(plan: SegmentPlan) -> Q:
     def build(node):
         if node[0] == "condition":
             return rule_q(plan.rules[node[1]])
+        if node[0] == "not":
+            return ~build(node[1])
         left, right = build(node[1]), build(node[2])
         return (left & right) if node[0] == "and" else (left | right)
 
@@ -384,6 +396,8 @@ def rule_matches(rule: Rule, member: Member) -> bool:
     value = _member_value(rule, member)
     if value is None:
         return False
+    if rule.operator == CONTAINS:
+        return rule.operand in (value if isinstance(value, str) else json.dumps(value))
     if rule.kind == DATETIME:
         value = timezone.localtime(value).date()
     elif rule.kind == DATE:
@@ -408,6 +422,8 @@ def plan_matches(plan: SegmentPlan, member: Member) -> bool:
     def evaluate(node):
         if node[0] == "condition":
             return rule_matches(plan.rules[node[1]], member)
+        if node[0] == "not":
+            return not evaluate(node[1])
         left = evaluate(node[1])
         right = evaluate(node[2])
         return (left and right) if node[0] == "and" else (left or right)

@@ -1,5 +1,5 @@
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from audiences.complexity import CompiledSize, evaluation_fails_for_good, evaluation_failure_text, plan_size
 from audiences.models import AudienceAttribute, Member, Segment
@@ -22,6 +22,30 @@ def segment_sizes(*, ids: set[int]) -> dict[int, CompiledSize]:
         except SegmentError:
             continue
     return sizes
+
+
+def segments_visible(*, owner: str | None) -> QuerySet[Segment]:
+    """The segments a caller may read: a partner ("key:<id>") its own and the gateway's shared
+    ones (owner ""); a gateway user (None) every segment."""
+    segments = Segment.objects.all()
+    return segments if owner is None else segments.filter(owner__in=("", owner))
+
+
+def segment_ids_sendable(*, ids: set[int], owner: str | None) -> set[int]:
+    """Of the ids, those a caller may send to: visible to it, published, and with a condition
+    (only "All Users" holds every member without one)."""
+    sendable = (
+        segments_visible(owner=owner)
+        .filter(id__in=ids, published=True)
+        .filter(Q(name=Segment.ALL_USERS) | Q(conditions__isnull=False))
+    )
+    return set(sendable.values_list("id", flat=True).distinct())
+
+
+def audience_owner_of_client(client: str) -> str | None:
+    """The audience owner of a request's client tag: a partner key's own tag, None (everyone)
+    for a gateway user."""
+    return client if client.startswith("key:") else None
 
 
 def members_by_ids(*, ids: list[int], caller: str | None = None) -> dict[int, Member]:
@@ -53,22 +77,25 @@ def members_visible(*, caller: str | None) -> QuerySet[Member]:
     return Member.objects.filter(owner__in=(caller, ""))
 
 
-def segment_member_count(*, segment: Segment, channel: str | None = None) -> int:
-    """How many members a segment holds now (reachable on the channel, when one is given).
+def segment_member_count(*, segment: Segment, channel: str | None = None, owner: str | None = None) -> int:
+    """How many members a segment holds now (reachable on the channel, when one is given), of
+    those the caller reaches (every member for owner None).
 
     Raises SegmentError when the segment cannot be evaluated."""
     from audiences.segments import segment_plan
 
-    return plan_member_count(plan=segment_plan(segment), channel=channel)
+    return plan_member_count(plan=segment_plan(segment), channel=channel, owner=owner)
 
 
-def plan_member_count(*, plan, channel: str | None = None) -> int:
+def plan_member_count(*, plan, channel: str | None = None, owner: str | None = None) -> int:
     """How many members a segment plan holds now. A plan that cannot be compiled, or whose
     query the database refuses (a value it cannot compare, a query too complex), raises
     SegmentError saying so, and leaves the caller's transaction usable."""
     from audiences.segments import SegmentError, plan_q
 
     members = members_reachable(channel=channel) if channel else Member.objects.all()
+    if owner is not None:
+        members = members.filter(owner__in=("", owner))
     try:
         with transaction.atomic():
             return members.filter(plan_q(plan)).count()

@@ -174,7 +174,7 @@ def main() -> int:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE audiences_member")
 
-    segment = Segment.objects.create(name="Low scorers in the USA", definition="1 AND 2")
+    segment = Segment.objects.create(name="Low scorers in the USA", definition="1 AND 2", published=True)
     SegmentCondition.objects.create(segment=segment, number=1, attribute="score", operator="LessThan", value="50")
     SegmentCondition.objects.create(
         segment=segment, number=2, attribute="country", operator="Equal", value="United States"

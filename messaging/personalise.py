@@ -1,8 +1,16 @@
-"""Personalisation tags: [[firstName]], [[firstName,customer]], custom attributes."""
+"""Personalisation tags (voltmx-family.md difference 7): the gateway's `[[firstName]]` and
+`[[firstName,customer]]` (a fallback when the member has no value), and the Volt MX templates'
+`##First Name##` (attribute display names: `##Last Name##`, `##Email##`, `##Mobile Number##`,
+`##Country##`, `##State##`, a custom attribute by its name). A tag of digits only (`##12##`) is
+segment criteria syntax, not a tag, and stays as written. A tag the member has no value for
+becomes empty."""
 
 import re
 
 TAG = re.compile(r"\[\[\s*([^\[\],]+?)\s*(?:,\s*([^\[\]]*?)\s*)?\]\]")
+# Names of letters, digits, spaces, dots, dashes and underscores, not digits alone.
+HASH_TAG = re.compile(r"##(?!\s*\d+\s*##)([A-Za-z0-9_][\w .\-]{0,63}?)##")
+ANY_TAG = re.compile(TAG.pattern + "|" + HASH_TAG.pattern)
 
 MEMBER_FIELDS = {
     "firstName": "first_name",
@@ -12,6 +20,21 @@ MEMBER_FIELDS = {
     "country": "country",
     "state": "state",
 }
+# Volt MX display names, compacted (no spaces, lower case), to the tag names above.
+DISPLAY_NAMES = {
+    "firstname": "firstName",
+    "lastname": "lastName",
+    "email": "email",
+    "mobilenumber": "mobile",
+    "mobile": "mobile",
+    "country": "country",
+    "state": "state",
+}
+
+
+def has_tags(content: str) -> bool:
+    """Whether a message text holds a personalisation tag of either syntax."""
+    return bool(ANY_TAG.search(content))
 
 
 def member_values(member) -> dict[str, str]:
@@ -21,12 +44,29 @@ def member_values(member) -> dict[str, str]:
     return values
 
 
+def _compact(name: str) -> str:
+    return re.sub(r"[\s_]+", "", name).lower()
+
+
+def _display_value(name: str, values: dict[str, str]) -> str:
+    if name in values:
+        return values[name]
+    compact = _compact(name)
+    if compact in DISPLAY_NAMES:
+        return values.get(DISPLAY_NAMES[compact], "")
+    for key, value in values.items():
+        if _compact(key) == compact:
+            return value
+    return ""
+
+
 def render(template: str, values: dict[str, str]) -> str:
     def replace(match):
         value = values.get(match.group(1), "")
         return value if value else (match.group(2) or "")
 
-    return TAG.sub(replace, template)
+    text = TAG.sub(replace, template)
+    return HASH_TAG.sub(lambda match: _display_value(match.group(1).strip(), values), text)
 
 
 def rendered_sql(template: str):
@@ -40,10 +80,14 @@ def rendered_sql(template: str):
 
     pieces = []
     position = 0
-    for match in TAG.finditer(template):
+    for match in ANY_TAG.finditer(template):
         if match.start() > position:
             pieces.append(Value(template[position : match.start()], output_field=TextField()))
-        name, default = match.group(1), match.group(2) or ""
+        if match.group(1) is not None:
+            name, default = match.group(1), match.group(2) or ""
+        else:  # a Volt MX ##Display Name##: a member field by its display name, else an attribute
+            display = match.group(3).strip()
+            name, default = DISPLAY_NAMES.get(_compact(display), display), ""
         if name in MEMBER_FIELDS:
             value = Cast(MEMBER_FIELDS[name], output_field=TextField())
         else:

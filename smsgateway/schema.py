@@ -232,6 +232,52 @@ PROVIDER_REQUEST = {
     },
 }
 CONTRACT_BODY_REF = {"$ref": "#/components/schemas/ContractBody"}
+SEGMENT_CONDITION = {
+    "type": "object",
+    "properties": {
+        "attributeName": {"type": "string", "example": "state"},
+        "attributeValue": {"type": "string", "example": "CA"},
+        "attributeOperator": {
+            "type": "string",
+            "example": "Equal",
+            "description": "Equal, NotEqual, Contains, GreaterThan, LessThan, "
+            "Greater/LessThanCurrentDateMinus/Plus (a day count).",
+        },
+        "conditionNo": {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "example": "1"}]},
+    },
+    "required": ["attributeName", "attributeValue", "attributeOperator", "conditionNo"],
+    "additionalProperties": False,
+}
+SEGMENT_REQUEST = {
+    "type": "object",
+    "description": "voltmx-family.md section 1; a key not listed is a 400 that names it.",
+    "properties": {
+        "name": {"type": "string", "example": "California"},
+        "owner": {"type": "string", "example": "admin"},
+        "conditionType": {"type": "string", "enum": ["all", "any", "advanced"]},
+        "createdDateStr": {"type": "string"},
+        "segmentDefinition": {"type": "string", "example": "1 OR (2 AND NOT 3)"},
+        "segmentAudienceList": {"type": "array", "items": SEGMENT_CONDITION, "minItems": 1},
+    },
+    "required": ["name", "conditionType", "segmentAudienceList"],
+    "additionalProperties": False,
+}
+SEGMENT_OBJECT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "owner": {"type": "string"},
+        "segmentDefinition": {"type": "string"},
+        "conditionType": {"type": "string"},
+        "published": {"type": "boolean"},
+        "lastModifiedBy": {"type": "string"},
+        "lastModifiedDateStr": {"type": "string", "example": "06/21/2016 03:25:01 PM UTC"},
+        "createdBy": {"type": "string"},
+        "createdDateStr": {"type": "string"},
+        "segmentAudienceList": {"type": "array", "items": SEGMENT_CONDITION},
+    },
+}
 CONTRACT_BODY = {
     "type": "object",
     "description": "CONTRACT section 5: the request id on acceptance (else empty) and the text of the outcome.",
@@ -285,6 +331,24 @@ OPERATIONS = {
         {"oneOf": [ANY_OBJECT, {"type": "array"}]},
     ),
     ("smsconfig", "post"): ("Create or update a provider by name", PROVIDER_REQUEST, CONTRACT_BODY_REF),
+    ("segments", "get"): (
+        "Segments, paged by start (0-based) and pageSize",
+        None,
+        {"type": "object", "properties": {"total": {"type": "integer"}, "segments": {"type": "array"}}},
+    ),
+    ("segments", "post"): ("Create a segment (unpublished)", SEGMENT_REQUEST, CONTRACT_BODY_REF),
+    ("segments/{segment_id}", "get"): ("One segment", None, SEGMENT_OBJECT),
+    ("segments/{segment_id}", "put"): ("Modify a segment", SEGMENT_REQUEST, CONTRACT_BODY_REF),
+    ("segments/{segment_id}", "delete"): ("Delete a segment", None, CONTRACT_BODY_REF),
+    ("segments/{segment_id}/modify", "post"): ("Modify a segment", SEGMENT_REQUEST, CONTRACT_BODY_REF),
+    ("segments/{segment_id}/delete", "post"): ("Delete a segment", None, CONTRACT_BODY_REF),
+    ("segments/{segment_id}/publish", "post"): ("Publish a segment: it may be sent to", None, CONTRACT_BODY_REF),
+    ("segments/{segment_id}/unpublish", "post"): ("Unpublish a segment", None, CONTRACT_BODY_REF),
+    ("segments/{segment_id}/validate", "get"): (
+        "Whether a segment evaluates, and how many members it holds",
+        None,
+        CONTRACT_BODY_REF,
+    ),
 }
 
 _described: set[type] = set()

@@ -19,8 +19,19 @@ class MemberFactory(factory.django.DjangoModelFactory):
 class SegmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Segment
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"segment {n}")
+    published = True
+    definition = "1"
+
+    @factory.post_generation
+    def conditions(segment, create, given, **kwargs):
+        """One condition unless given: (attribute, operator, value) triples, numbered from 1."""
+        if not create:
+            return
+        for number, (attribute, operator, value) in enumerate(given or [("state", "Equal", "CA")], start=1):
+            segment.conditions.create(number=number, attribute=attribute, operator=operator, value=value)
 
 
 class SmsRequestFactory(factory.django.DjangoModelFactory):

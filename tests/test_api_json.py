@@ -8,7 +8,7 @@ import pytest
 from messaging.backends import locmem
 from messaging.models import Recipient, SmsMessage, SmsRequest
 from messaging.services.dispatch import dispatch_due_run
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, SegmentFactory
 from tests.helpers import one_message, post_json, post_xml
 
 
@@ -25,10 +25,8 @@ def queued(response):
 
 
 def test_message_recipient_and_segment_may_be_lists(client, member, db):
-    from audiences.models import Segment
-
     other = MemberFactory()
-    segment = Segment.objects.create(name="vip")
+    segment = SegmentFactory(name="vip", conditions=[("state", "Equal", "nowhere")])
     messages = [
         {"priorityService": "false", "content": "a", "recipients": [{"recipient": [{"id": member.id}]}]},
         {"priorityService": "false", "content": "b", "recipients": {"recipient": {"id": str(other.id)}}},

@@ -4,7 +4,7 @@ import pytest
 
 from audiences.models import Segment
 from messaging.models import Recipient, SmsMessage, SmsRequest
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, SegmentFactory
 from tests.helpers import post_json, post_xml
 
 BOTH_GIVEN = "Either recipient list or segment criteria is allowed, not both @ message :1"
@@ -161,7 +161,7 @@ def nothing_stored():
 @pytest.fixture
 def member_1_and_segment_4(db):
     member = MemberFactory(id=1)
-    segment = Segment.objects.create(id=4, name="segment four")
+    segment = SegmentFactory(id=4, name="segment four")
     return member, segment
 
 

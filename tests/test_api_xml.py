@@ -7,7 +7,7 @@ import pytest
 
 from messaging.api.parsers import parse_xml_bytes
 from messaging.models import Recipient, SmsMessage, SmsRequest
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, SegmentFactory
 from tests.helpers import post_xml
 
 PARSE_FAILED = b"<description>Failed to parse the input request</description>"
@@ -55,9 +55,7 @@ def test_repeated_message_elements_are_a_list(client, db):
 
 
 def test_repeated_segment_elements_are_a_list(client, db):
-    from audiences.models import Segment
-
-    first, second = Segment.objects.create(name="a"), Segment.objects.create(name="b")
+    first, second = SegmentFactory(name="a"), SegmentFactory(name="b")
     segments = f'<segment criteria="##{first.id}##"/><segment><criteria>##{second.id}##</criteria></segment>'
     response = post_xml(client, sms_request_xml(segments))
     assert response.status_code == 200, response.content

@@ -73,6 +73,7 @@ def test_the_attribute_form_caps_the_number_of_attributes(admin_client):
 def _segment_form(definition, *conditions):
     data = {
         "name": "Californians",
+        "condition_type": "advanced",
         "definition": definition,
         "conditions-TOTAL_FORMS": str(len(conditions)),
         "conditions-INITIAL_FORMS": "0",

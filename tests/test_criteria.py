@@ -29,7 +29,12 @@ def test_definitions_are_read_strictly_left_to_right():
     assert definition_text(definition_parse("1 or (2 and 3)")) == "(1 OR (2 AND 3))"
 
 
-@pytest.mark.parametrize("text", ["", "1 AND", "(1 OR 2", "1 2", "1 OR 2)", "NOT 1", "1 AND x"])
+def test_definitions_take_not_as_the_volt_mx_samples_write_it():
+    tree = definition_parse("1  OR 2 OR 3 AND 4 OR (NOT 5) AND 6 AND 7")
+    assert definition_text(tree) == "((((((1 OR 2) OR 3) AND 4) OR NOT 5) AND 6) AND 7)"
+
+
+@pytest.mark.parametrize("text", ["", "1 AND", "(1 OR 2", "1 2", "1 OR 2)", "1 NOT 2", "NOT", "1 AND x"])
 def test_malformed_definitions_are_refused(text):
     with pytest.raises(DefinitionError):
         definition_parse(text)

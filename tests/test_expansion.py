@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def segment_of(name, *conditions, definition=""):
-    segment = Segment.objects.create(name=name, definition=definition)
+    segment = Segment.objects.create(name=name, definition=definition, published=True)
     for number, (attribute, operator, value) in enumerate(conditions, start=1):
         SegmentCondition.objects.create(
             segment=segment, number=number, attribute=attribute, operator=operator, value=value

@@ -32,7 +32,7 @@ MEMBER_TABLE = Member._meta.db_table
 
 
 def segment_of(name, conditions, definition=""):
-    segment = Segment.objects.create(name=name, definition=definition)
+    segment = Segment.objects.create(name=name, definition=definition, published=True)
     for number, (attribute, operator, value) in enumerate(conditions, start=1):
         SegmentCondition.objects.create(
             segment=segment, number=number, attribute=attribute, operator=operator, value=value

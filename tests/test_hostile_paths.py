@@ -68,9 +68,11 @@ def test_an_odd_id_in_a_path_is_never_a_500(client, staff, route, odd):
 
 @pytest.mark.parametrize("odd", ["%C2%B9", "%D9%A3", "-1", "99999999999999999999"])
 def test_odd_paging_numbers_are_a_4xx(staff, odd):
-    for path in ("/api/v1/audience", "/api/v1/segments"):
-        response = staff.get(f"{path}?startElement={odd}&elementsPerPage={odd}")
+    for path in ("/api/v1/audience?startElement={odd}&elementsPerPage={odd}", "/api/v1/segments?start={odd}"):
+        response = staff.get(path.format(odd=odd))
         assert 400 <= response.status_code < 500, (path, response.status_code)
+    response = staff.get(f"/api/v1/segments?pageSize={odd}")
+    assert 400 <= response.status_code < 500, response.status_code
 
 
 @pytest.mark.parametrize("timestamp", ["\u00b9", "\u0663", "", "-5"])

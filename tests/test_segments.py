@@ -239,3 +239,31 @@ def test_the_evaluated_text_is_fully_bracketed(declared):
         conditions=[_c(1, "state", "Equal", "CA"), _c(2, "score", "GreaterThan", "3"), _c(3, "tier", "Equal", "gold")],
     )
     assert plan_text(plan).startswith("((1 OR 2) AND (3 OR 1)) = ")
+
+
+def test_a_definition_may_negate_a_condition_as_the_volt_mx_samples_do(declared):
+    MemberFactory(first_name="in", state="CA", country="Kenya")
+    MemberFactory(first_name="out", state="CA", country="India")
+    conditions = [("state", "Equal", "CA"), ("country", "Equal", "India")]
+    assert matching(conditions, "1 AND (NOT 2)") == {"in"}
+    assert plan_text(segment_plan(Segment.objects.last())).startswith("(1 AND NOT 2) = ")
+
+
+def test_contains_reads_the_written_value_of_a_number_or_a_date(declared):
+    MemberFactory(first_name="a", attributes={"score": 1950, "joined": "2024-05-01"})
+    MemberFactory(first_name="b", attributes={"score": 7, "joined": "2023-05-01"})
+    assert matching([("score", "Contains", "95")]) == {"a"}
+    assert matching([("joined", "Contains", "2024")]) == {"a"}
+
+
+def test_a_date_value_may_be_written_as_volt_mx_writes_it(declared):
+    MemberFactory(first_name="a", attributes={"joined": "1999-12-30"})
+    MemberFactory(first_name="b", attributes={"joined": "2000-01-02"})
+    assert matching([("joined", "LessThan", "12/31/1999")]) == {"a"}
+
+
+def test_a_segment_without_a_condition_holds_nobody_but_all_users_holds_everyone(declared):
+    MemberFactory(first_name="a")
+    with pytest.raises(SegmentError, match="no condition"):
+        segment_plan(make_segment([]))
+    assert segment_plan(Segment.objects.get(name=Segment.ALL_USERS)).tree is None

@@ -5,7 +5,6 @@ is allowed, every scalar possibly a string. Nothing here touches the database; t
 which segment ids exist.
 """
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from django.conf import settings
 from audiences.complexity import CompiledSize, criteria_size, criteria_size_problem
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
 from messaging.models import Channel
+from messaging.personalise import has_tags
 
 from .errors import BOTH_GIVEN, PARSE_FAILED, ContractError, Problem, invalid_format
 
@@ -44,7 +44,6 @@ MESSAGE_KEYS = frozenset(
 RECIPIENTS_KEYS = frozenset({"recipient", "segment"})
 RECIPIENT_KEYS = frozenset({"id", "mobile"})
 SEGMENT_KEYS = frozenset({"criteria"})
-PERSONALISATION_TAG = re.compile(r"\[\[[^\[\]]+\]\]")
 
 
 @dataclass
@@ -72,7 +71,7 @@ class MessageSpec:
 
     @property
     def personalised(self) -> bool:
-        return bool(PERSONALISATION_TAG.search(self.content))
+        return has_tags(self.content)
 
 
 class _Invalid(Exception):

@@ -11,7 +11,7 @@ from django.views import defaults
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audiences.selectors import segment_ids_existing, segment_sizes
+from audiences.selectors import audience_owner_of_client, segment_ids_sendable, segment_sizes
 from messaging import selectors
 from messaging.ids import id_from_text
 from messaging.models import RequestFormat
@@ -60,10 +60,13 @@ class SmsSendApi(APIView):
             )
         except _Invalid:
             check_user_existence = True
+        # A partner targets its own segments and the shared ones, published; another partner's
+        # segment is as missing (`invalid segment criteria`).
+        owner = audience_owner_of_client(client)
         specs = normalise_send_request(
             tree,
             now=timezone.now(),
-            existing_segment_ids=lambda ids: segment_ids_existing(ids=ids),
+            existing_segment_ids=lambda ids: segment_ids_sendable(ids=ids, owner=owner),
             segment_sizes=lambda ids: segment_sizes(ids=ids),
         )
         api_key = request.user.api_key if isinstance(request.user, PartnerSystem) else None

@@ -26,14 +26,16 @@ from audiences.complexity import (
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
 from audiences.models import AudienceAttribute, Member, Segment
 from audiences.segments import SegmentError, criteria_plan_q, segment_plan, today_local
-from audiences.selectors import members_reachable
+from audiences.selectors import audience_owner_of_client, members_reachable
 from messaging.models import Recipient, SmsMessage
 
 logger = logging.getLogger(__name__)
 
 
 def message_audience(message: SmsMessage):
-    """The members a segment message goes to, as a queryset (not evaluated here).
+    """The members a segment message goes to, as a queryset (not evaluated here): of those its
+    sender reaches, the gateway's shared audience and a partner's own members (a gateway user's
+    request reaches every member).
 
     Raises SegmentError or CriteriaError when a criteria no longer resolves (a segment deleted
     or broken since the request was accepted)."""
@@ -60,7 +62,11 @@ def message_audience(message: SmsMessage):
     combined = Q(pk__in=[])
     for tree in trees:
         combined |= criteria_plan_q(tree, plans)
-    return members_reachable(channel=message.channel).filter(combined)
+    members = members_reachable(channel=message.channel)
+    owner = audience_owner_of_client(message.request.client)
+    if owner is not None:
+        members = members.filter(owner__in=("", owner))
+    return members.filter(combined)
 
 
 def _chunk_end(low: int, chunk_size: int) -> tuple[int, bool]:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from audiences.criteria import CriteriaError
 from audiences.models import Member
 from audiences.segments import SegmentError
-from audiences.selectors import member_reachable, members_by_ids, members_by_mobiles
+from audiences.selectors import audience_owner_of_client, member_reachable, members_by_ids, members_by_mobiles
 from messaging.api.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError, Problem, invalid_format
 from messaging.api.normaliser import MessageSpec
 from messaging.ids import next_request_id
@@ -108,7 +108,7 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
     mobiles = [r.mobile for s in listed for r in s.recipients if r.mobile]
     # A partner reaches its own members and the shared audience; another partner's member is a
     # stranger to it (by id: not found; by mobile: a number that is no member of its audience).
-    caller = client if client.startswith("key:") else None
+    caller = audience_owner_of_client(client)
     by_id = members_by_ids(ids=member_ids, caller=caller) if member_ids else {}
     by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
     messages = []
