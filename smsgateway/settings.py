@@ -258,6 +258,8 @@ LOGGING["formatters"]["json"] = {"()": "smsgateway.logging.JsonFormatter"}
 LOGGING["handlers"]["console"]["filters"] = ["request_context"]
 LOGGING["handlers"]["console"]["formatter"] = "json" if env.str("LOG_FORMAT", default="") == "json" else "keyvalue"
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# /readyz answers from checks at most this old, and shows them only with METRICS_TOKEN.
+READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE["traffic-aggregate"] = {
     "task": "ops.traffic_aggregate",
     "schedule": env.float("TRAFFIC_AGGREGATE_SECONDS", default=15.0),

@@ -4,9 +4,11 @@ the default SECRET_KEY outside DEBUG."""
 
 import json
 import logging
+import socket
 import sys
 
 import pytest
+from django.test import Client
 
 from smsgateway.logging import JsonFormatter, KeyValueFormatter, RequestContextFilter
 
@@ -46,3 +48,45 @@ def test_an_inbound_field_cannot_forge_a_json_log_line(sender):
     line = JsonFormatter().format(_record("inbound from %s", sender))
     assert len(line.splitlines()) == 1
     assert json.loads(line)["message"] == f"inbound from {sender}"
+
+
+@pytest.fixture
+def refusing_smsc(db):
+    """An enabled SMPP provider whose port refuses connections."""
+    from messaging.models import Provider
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound, not listening: a connect is refused
+        Provider.objects.create(name="smsc", kind="SMPP", properties={"Host": "127.0.0.1", "Port": str(port)})
+        yield port
+
+
+def test_readyz_tells_a_stranger_only_whether_it_is_ready(refusing_smsc, settings):
+    settings.METRICS_TOKEN = "s3cret"
+    response = Client().get("/readyz", HTTP_AUTHORIZATION="Bearer wrong")
+    assert (response.status_code, response.json()) == (503, {"status": "unavailable"})
+    assert str(refusing_smsc) not in response.content.decode()
+
+
+def test_readyz_shows_no_details_when_no_token_is_set(refusing_smsc, settings):
+    settings.METRICS_TOKEN = ""
+    assert Client().get("/readyz").json() == {"status": "unavailable"}
+
+
+def test_readyz_shows_the_checks_with_the_metrics_token(refusing_smsc, settings):
+    settings.METRICS_TOKEN = "s3cret"
+    checks = Client().get("/readyz", HTTP_AUTHORIZATION="Bearer s3cret").json()["checks"]
+    assert checks["provider:smsc"]["ok"] is False
+    assert "ConnectionRefusedError" in checks["provider:smsc"]["detail"]
+
+
+def test_readyz_dials_an_smsc_once_within_the_cache_time(refusing_smsc, monkeypatch):
+    from ops import health
+
+    dials = []
+    real = health.provider_check
+    monkeypatch.setattr(health, "provider_check", lambda provider: dials.append(provider.name) or real(provider))
+    for _ in range(20):
+        assert Client().get("/readyz").status_code == 503
+    assert dials == ["smsc"]
