@@ -90,3 +90,57 @@ def test_readyz_dials_an_smsc_once_within_the_cache_time(refusing_smsc, monkeypa
     for _ in range(20):
         assert Client().get("/readyz").status_code == 503
     assert dials == ["smsc"]
+
+
+HUGE_TERMS = [
+    "99999999999999999999",
+    "9223372036854775808",
+    "9999999999999999999",
+    "-9223372036854775809",
+    "member:99999999999999999999",
+    "member:9223372036854775808",
+    "+99999999999999999999",
+    "１２３",
+]
+
+
+def _changelists():
+    from django.contrib import admin
+
+    return sorted(f"{model._meta.app_label}_{model._meta.model_name}" for model in admin.site._registry)
+
+
+@pytest.mark.parametrize("changelist", _changelists())
+@pytest.mark.parametrize("term", HUGE_TERMS)
+def test_an_admin_search_for_a_huge_number_is_not_a_500(admin_client, changelist, term):
+    from django.urls import reverse
+
+    response = admin_client.get(reverse(f"admin:{changelist}_changelist"), {"q": term})
+    assert response.status_code == 200
+
+
+def _integers_compared(where):
+    for child in where.children:
+        if hasattr(child, "children"):
+            yield from _integers_compared(child)
+            continue
+        rhs = getattr(child, "rhs", None)  # a NothingNode (queryset.none()) compares nothing
+        values = rhs if isinstance(rhs, (list, tuple, set)) else [rhs]
+        yield from (value for value in values if isinstance(value, int) and not isinstance(value, bool))
+
+
+@pytest.mark.parametrize("changelist", _changelists())
+@pytest.mark.parametrize("term", HUGE_TERMS)
+def test_an_admin_search_never_compares_a_number_past_the_64_bit_key(admin_user, rf, changelist, term):
+    """On PostgreSQL Django answers such a comparison with no rows; SQLite raises OverflowError."""
+    from django.contrib import admin
+
+    from messaging.ids import MAX_ID
+
+    model_admin = next(
+        ma for model, ma in admin.site._registry.items() if changelist.endswith(f"_{model._meta.model_name}")
+    )
+    request = rf.get("/", {"q": term})
+    request.user = admin_user
+    queryset, _ = model_admin.get_search_results(request, model_admin.get_queryset(request), term)
+    assert all(-MAX_ID - 1 <= value <= MAX_ID for value in _integers_compared(queryset.query.where))
