@@ -7,6 +7,7 @@ SQLite, a broker that needs no server and the console SMS backend.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -16,7 +17,16 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-change-me-0123456789abcdef")
+# The development key is public (it is in this file): outside DEBUG the process refuses to start
+# with it. `make` gives each checkout a key of its own (var/secret_key); tests set one in
+# tests/settings.py. Django's own `check --deploy` names it (security.W009: "django-insecure-").
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-key-change-me-0123456789abcdef"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+if not DEBUG and SECRET_KEY in (DEVELOPMENT_SECRET_KEY, ""):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: the development default is public. Set SECRET_KEY to a long random "
+        "value (python -c 'import secrets; print(secrets.token_urlsafe(50))'), or DEBUG=true to develop."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -37,6 +47,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The admin's and Swagger UI's static files (collectstatic) under gunicorn, with no web server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "ops.middleware.RequestIdMiddleware",
     "messaging.api.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,6 +124,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(VAR_DIR / "static"))
+# WhiteNoise serves STATIC_ROOT (filled by collectstatic), compressed copies made by collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # Security: on by default outside DEBUG; a plain-HTTP local run turns them off by environment.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)

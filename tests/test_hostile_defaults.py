@@ -4,14 +4,18 @@ the default SECRET_KEY outside DEBUG."""
 
 import json
 import logging
+import os
 import socket
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from smsgateway.logging import JsonFormatter, KeyValueFormatter, RequestContextFilter
 
+ROOT = Path(__file__).resolve().parent.parent
 FORGED = "hi\n2026-12-01 10:00:00,000 level=INFO logger=ops request_id=- admin logged in"
 
 
@@ -144,3 +148,27 @@ def test_an_admin_search_never_compares_a_number_past_the_64_bit_key(admin_user,
     request.user = admin_user
     queryset, _ = model_admin.get_search_results(request, model_admin.get_queryset(request), term)
     assert all(-MAX_ID - 1 <= value <= MAX_ID for value in _integers_compared(queryset.query.where))
+
+
+def _gateway_process(*args, **environment):
+    env = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "DEBUG")}
+    env.update(DJANGO_SETTINGS_MODULE="smsgateway.settings", **environment)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_process_refuses_to_start_without_a_secret_key_outside_debug():
+    started = _gateway_process("check")
+    assert started.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set" in started.stderr
+
+
+def test_the_process_refuses_the_public_development_key_outside_debug(settings):
+    started = _gateway_process("check", SECRET_KEY=settings.DEVELOPMENT_SECRET_KEY)
+    assert "ImproperlyConfigured: SECRET_KEY is not set" in started.stderr
+
+
+def test_check_deploy_names_the_development_key_under_debug():
+    checked = _gateway_process("check", "--deploy", DEBUG="true")
+    assert "security.W009" in checked.stderr + checked.stdout
