@@ -21,19 +21,22 @@ document.addEventListener("securitypolicyviolation", (event) => {
 def watched(page, live_server):
     """The page, logged in as a superuser, and what it saw: CSP violations, other origins, errors."""
     seen = {"console": [], "foreign": [], "csp_headers": []}
-    page.on("console", lambda message: seen["console"].append(message.text) if message.type == "error" else None)
-    page.on(
-        "request",
-        lambda request: None
-        if request.url.startswith(live_server.url) or request.url.startswith("data:")
-        else seen["foreign"].append(request.url),
-    )
-    page.on(
-        "response",
-        lambda response: seen["csp_headers"].append(response.headers.get("content-security-policy"))
-        if response.request.resource_type == "document"
-        else None,
-    )
+
+    def on_console(message):
+        if message.type == "error":
+            seen["console"].append(message.text)
+
+    def on_request(request):
+        if not request.url.startswith((live_server.url, "data:")):
+            seen["foreign"].append(request.url)
+
+    def on_response(response):
+        if response.request.resource_type == "document":
+            seen["csp_headers"].append(response.headers.get("content-security-policy"))
+
+    page.on("console", on_console)
+    page.on("request", on_request)
+    page.on("response", on_response)
     page.add_init_script(RECORD_VIOLATIONS)
     get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
     page.goto("/admin/login/?next=/admin/")
