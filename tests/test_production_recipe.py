@@ -96,7 +96,7 @@ def test_slow_clients_do_not_hold_the_recipe_s_worker(recipe):
         started = time.monotonic()
         with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
             assert response.status == 200
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 3.0  # a held worker answers after the drip, about a minute
     finally:
         stop.set()
         for client in clients:
