@@ -6,6 +6,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench install clean-var chromium
 
+# Outside DEBUG the gateway refuses to start without SECRET_KEY; unless one is given, every target
+# here uses this checkout's own, made once in var/secret_key (production sets its own).
+ifndef SECRET_KEY
+SECRET_KEY := $(shell test -s var/secret_key || (mkdir -p var && umask 077 && $(PYTHON) -c \
+	'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key); cat var/secret_key)
+endif
+export SECRET_KEY
+
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -508,15 +508,17 @@ class RecipientAdmin(ConsoleAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
+        # Ids are read by id_from_text: a number past the 64-bit key finds nothing instead of
+        # reaching the database (SQLite raises OverflowError on it).
         if term.lower().startswith("member:"):
-            member = term.split(":", 1)[1].strip()
-            return (queryset.filter(member_id=int(member)) if member.isdecimal() else queryset.none()), False
+            member = id_from_text(term.split(":", 1)[1])
+            return (queryset.filter(member_id=member) if member is not None else queryset.none()), False
         condition = Q(provider_message_id=term)
         digits = _digits(term)
         if digits.isdecimal():
             condition |= Q(phone="+" + digits) | Q(phone=digits)
-            if not term.startswith("+") and len(term) <= 19:
-                number = int(term)
+            number = None if term.startswith("+") else id_from_text(term)
+            if number is not None:
                 message_ids = list(SmsMessage.objects.filter(request_id=number).values_list("id", flat=True)[:1000])
                 condition |= Q(id=number) | Q(member_id=number)
                 if message_ids:

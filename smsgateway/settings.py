@@ -7,6 +7,8 @@ SQLite, a broker that needs no server and the console SMS backend.
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -16,7 +18,16 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-change-me-0123456789abcdef")
+# The development key is public (it is in this file): outside DEBUG the process refuses to start
+# with it. `make` gives each checkout a key of its own (var/secret_key); tests set one in
+# tests/settings.py. Django's own `check --deploy` names it (security.W009: "django-insecure-").
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-key-change-me-0123456789abcdef"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+if not DEBUG and SECRET_KEY in (DEVELOPMENT_SECRET_KEY, ""):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: the development default is public. Set SECRET_KEY to a long random "
+        "value (python -c 'import secrets; print(secrets.token_urlsafe(50))'), or DEBUG=true to develop."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -29,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here rather than a CDN
     "axes",
     "audiences",
     "messaging",
@@ -37,6 +49,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The admin's and Swagger UI's static files (collectstatic) under gunicorn, with no web server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "ops.middleware.RequestIdMiddleware",
     "messaging.api.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,6 +127,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(VAR_DIR / "static"))
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at start-up when it is missing
+# WhiteNoise serves STATIC_ROOT (filled by collectstatic), compressed copies made by collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # Security: on by default outside DEBUG; a plain-HTTP local run turns them off by environment.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
@@ -254,6 +275,25 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Content-Security-Policy on every response (django-csp; Django 5.2 has none of its own): scripts,
+# styles, fonts and fetches only from this origin, no inline script or style, no frames, no
+# plugins. The admin, the console pages and Swagger UI (drf-spectacular-sidecar) keep to it;
+# images may also be data: URIs (the admin's and Swagger UI's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
 # The OpenAPI 3 description served at /api/schema/ (smsgateway/schema.py fills in what views do not say).
 SPECTACULAR_SETTINGS = {
     "TITLE": "SMS gateway API",
@@ -272,6 +312,10 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "smsgateway.schema.postprocess"],
     "PREPROCESSING_HOOKS": ["smsgateway.schema.preprocess"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's scripts, styles and icon from the project's static files (drf-spectacular-sidecar).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Console and observability. Every log line carries the request id (X-Request-ID, or the Celery
@@ -283,6 +327,8 @@ LOGGING["formatters"]["json"] = {"()": "smsgateway.logging.JsonFormatter"}
 LOGGING["handlers"]["console"]["filters"] = ["request_context"]
 LOGGING["handlers"]["console"]["formatter"] = "json" if env.str("LOG_FORMAT", default="") == "json" else "keyvalue"
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# /readyz answers from checks at most this old, and shows them only with METRICS_TOKEN.
+READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE["traffic-aggregate"] = {
     "task": "ops.traffic_aggregate",
     "schedule": env.float("TRAFFIC_AGGREGATE_SECONDS", default=15.0),

@@ -2,7 +2,7 @@ import logging
 import socket
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from messaging.models import Provider
 from messaging.services.traffic import traffic_aggregate
@@ -12,13 +12,19 @@ from tests.factories import RecipientFactory
 pytestmark = pytest.mark.django_db
 
 
+def readyz():
+    """/readyz with its details: they need the metrics token."""
+    with override_settings(METRICS_TOKEN="s3cret"):
+        return Client().get("/readyz", HTTP_AUTHORIZATION="Bearer s3cret")
+
+
 def test_healthz_answers_without_login():
     response = Client().get("/healthz")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
 def test_readyz_checks_database_and_broker():
-    response = Client().get("/readyz")
+    response = readyz()
     checks = response.json()["checks"]
     assert response.status_code == 200
     assert checks["database"]["ok"] and checks["broker"]["ok"]
@@ -30,7 +36,7 @@ def test_readyz_reaches_an_smpp_provider_listening_on_loopback():
         listener.listen()
         port = listener.getsockname()[1]
         Provider.objects.create(name="smsc", kind="SMPP", properties={"Host": "127.0.0.1", "Port": str(port)})
-        response = Client().get("/readyz")
+        response = readyz()
     assert response.json()["checks"]["provider:smsc"]["ok"] is True
 
 
@@ -39,19 +45,19 @@ def test_readyz_is_unavailable_when_an_smpp_provider_refuses():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # bound, not listening: a connect is refused
         Provider.objects.create(name="smsc", kind="SMPP", properties={"Host": "127.0.0.1", "Port": str(port)})
-        response = Client().get("/readyz")
+        response = readyz()
     assert response.status_code == 503
     assert response.json()["checks"]["provider:smsc"]["ok"] is False
 
 
 def test_readyz_reports_an_http_provider_as_configured():
     Provider.objects.create(name="twilio", kind="TWILIO", properties={})
-    assert Client().get("/readyz").json()["checks"]["provider:twilio"]["detail"] == "configured"
+    assert readyz().json()["checks"]["provider:twilio"]["detail"] == "configured"
 
 
 def test_disabled_providers_are_not_checked():
     Provider.objects.create(name="old", kind="SMPP", enabled=False, properties={"Host": "127.0.0.1", "Port": "1"})
-    assert "provider:old" not in Client().get("/readyz").json()["checks"]
+    assert "provider:old" not in readyz().json()["checks"]
 
 
 def test_metrics_expose_recipients_by_state_and_provider_from_the_buckets():
@@ -118,7 +124,7 @@ def test_dashboard_shows_the_last_readiness_check_of_a_provider():
         provider = Provider.objects.create(
             name="smsc", kind="SMPP", properties={"Host": "127.0.0.1", "Port": str(port)}
         )
-        Client().get("/readyz")
+        readyz()
     assert "unreachable (ConnectionRefusedError" in provider_state(provider)
 
 

@@ -1,3 +1,4 @@
+import csv
 import io
 
 import pytest
@@ -146,3 +147,20 @@ def test_a_quoted_row_over_two_lines_is_counted_from_its_first_line(tmp_path):
     path.write_text('firstName,lastName,email,country\nAda,"L\nL",a@example.com,Kenya\nBob,L,bad,Kenya\n')
     _, err = run(str(path))
     assert "line 4: email 'bad' is not an email address" in err
+
+
+@pytest.mark.parametrize("hostile", ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+def test_the_export_escapes_a_cell_a_spreadsheet_would_run(hostile):
+    MemberFactory(first_name=hostile, mobile="+14155550100")
+    exported = list(csv.reader(io.StringIO("".join(members_export_rows()))))
+    row = dict(zip(exported[0], exported[1], strict=True))
+    assert (row["firstName"], row["mobileNumber"]) == ("'" + hostile, "'+14155550100")
+
+
+@pytest.mark.parametrize("name", ["=1+2", "'=1+2", "''-x", "'plain", "-", "O'Brien"])
+def test_an_escaped_export_reads_back_as_it_was(name):
+    MemberFactory(first_name=name, mobile="+14155550100", email="a@example.com")
+    exported = "".join(members_export_rows())
+    Member.objects.all().delete()
+    members_import(stream=io.StringIO(exported))
+    assert Member.objects.values_list("first_name", "mobile").get() == (name, "+14155550100")

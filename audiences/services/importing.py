@@ -10,6 +10,9 @@ Columns are the API's names (firstName, lastName, email, mobileNumber, country, 
 smsSubscription, voiceSubscription, emailSubscription, lastActiveDate) and the declared custom
 attributes. An empty optional cell leaves an existing member's value as it is (a new member takes
 the default), so an import never opts anyone back in by leaving a column blank.
+
+The export escapes cells a spreadsheet would run as formulas (smsgateway.csvcells: `'+1415…`), and
+the import reads that quote back off, so that an export imports again as it was.
 """
 
 import csv
@@ -26,6 +29,7 @@ from django.utils import timezone
 
 from audiences import values
 from audiences.models import Member
+from smsgateway.csvcells import csv_cell_escape, csv_cell_unescape
 
 REQUIRED_COLUMNS = ("firstName", "lastName", "email", "country")
 OPTIONAL_COLUMNS = (
@@ -80,7 +84,7 @@ def _check_row(row: list[str], layout: _Layout):
     columns, declared = layout.columns, layout.declared
     if len(row) != len(columns):
         return None, f"has {len(row)} fields where the header has {len(columns)}"
-    cell = dict(zip(columns, row, strict=True))
+    cell = dict(zip(columns, map(csv_cell_unescape, row), strict=True))
     try:
         country = values.required_text(cell["country"], "country", max_length=64)
         state = values.optional_text(cell.get("state"), "state", max_length=64)
@@ -389,30 +393,29 @@ def members_export_rows(*, members=None) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    writer.writerow(header)
+    writer.writerow(map(csv_cell_escape, header))
     yield flush()
     members = Member.objects.order_by("id") if members is None else members.order_by("id")
     for member in members.iterator(chunk_size=5000):
         attributes = member.attributes or {}
-        writer.writerow(
-            [
-                member.first_name,
-                member.last_name,
-                member.email or "",
-                member.country,
-                member.mobile or "",
-                member.state,
-                *(
-                    "true" if flag else "false"
-                    for flag in (
-                        member.active,
-                        member.sms_subscription,
-                        member.voice_subscription,
-                        member.email_subscription,
-                    )
-                ),
-                member.last_active_date.isoformat() if member.last_active_date else "",
-                *("" if attributes.get(name) is None else attributes[name] for name in declared),
-            ]
-        )
+        cells = [
+            member.first_name,
+            member.last_name,
+            member.email or "",
+            member.country,
+            member.mobile or "",
+            member.state,
+            *(
+                "true" if flag else "false"
+                for flag in (
+                    member.active,
+                    member.sms_subscription,
+                    member.voice_subscription,
+                    member.email_subscription,
+                )
+            ),
+            member.last_active_date.isoformat() if member.last_active_date else "",
+            *("" if attributes.get(name) is None else attributes[name] for name in declared),
+        ]
+        writer.writerow(map(csv_cell_escape, cells))
         yield flush()
