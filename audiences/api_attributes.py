@@ -16,9 +16,12 @@ from audiences.services.attributes import (
     attribute_create,
     attribute_update,
 )
+from audiences.services.audience_settings import SettingsRefused, audience_settings_update
 from messaging.api.access import Access
 from messaging.api.errors import ContractError
 
+SETTINGS_UPDATED = "Successfully Updated the details. "  # the trailing space is the page's
+METHOD_NOT_ALLOWED = "Invalid request. Request method not allowed"
 READ = Access("audience:read", ("audiences.view_audienceattribute",))
 CREATE = Access("config", ("audiences.add_audienceattribute",))
 CHANGE = Access("config", ("audiences.change_audienceattribute",))
@@ -78,3 +81,20 @@ class AttributeModifyApi(APIView):
         except AttributeRefused as error:
             raise ContractError(str(error)) from None
         return Response({"id": str(attribute.pk), "message": "Details updated successfully"})
+
+
+class AudienceSettingsApi(APIView):
+    """PUT /api/v1/admin: Volt MX "Modify Details (General)", the reconciliation key above all.
+    Any other method is the page's 400 `Invalid request. Request method not allowed`."""
+
+    access = {"PUT": Access("config", ("audiences.change_audiencesettings",))}
+
+    def put(self, request):
+        try:
+            audience_settings_update(given=body_of(request), actor=actor_of(request))
+        except SettingsRefused as error:
+            raise ContractError(str(error)) from None
+        return Response({"message": SETTINGS_UPDATED, "id": ""})
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise ContractError(METHOD_NOT_ALLOWED)

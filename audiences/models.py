@@ -30,6 +30,38 @@ class AudienceAttribute(models.Model):
         return self.name
 
 
+class ReconciliationKey(models.TextChoices):
+    NONE = "", "none"
+    EMAIL = "email", "email"
+    MOBILE = "mobile number", "mobile number"
+
+
+class AudienceSettings(models.Model):
+    """The audience's general settings (Volt MX Modify Details (General), PUT /api/v1/admin): one
+    row. The reconciliation key is the field every new member must carry; the other documented
+    keys are kept as given and shown back."""
+
+    reconciliation_key = models.CharField(
+        max_length=16,
+        choices=ReconciliationKey.choices,
+        blank=True,
+        default="",
+        help_text="Empty: neither is required.",
+    )
+    retries_per_notification = models.PositiveSmallIntegerField(null=True, blank=True)
+    campaign_execution_interval = models.PositiveIntegerField(null=True, blank=True)
+    preferred_time_zone = models.CharField(max_length=64, blank=True, default="")
+    updated_by = models.CharField(max_length=150, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "audience settings"
+        verbose_name_plural = "audience settings"
+
+    def __str__(self):
+        return f"reconciliation key: {self.reconciliation_key or 'none'}"
+
+
 class Member(models.Model):
     """An audience member: someone the gateway may text or call."""
 

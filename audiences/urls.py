@@ -19,6 +19,7 @@ urlpatterns = [
         api_attributes.AttributeModifyApi.as_view(),
         name="attribute-modify",
     ),
+    path("api/v1/admin", api_attributes.AudienceSettingsApi.as_view(), name="audience-settings"),
     # Segments (voltmx-family.md section 1).
     path("api/v1/segments", api_segments.SegmentListCreateApi.as_view(), name="segment-list"),
     path("api/v1/segments/<str:segment_id>", api_segments.SegmentDetailApi.as_view(), name="segment-detail"),

@@ -19,6 +19,7 @@ from django.utils import timezone
 from audiences import values
 from audiences.models import AudienceAttribute, Member
 from audiences.selectors import members_visible
+from audiences.services.audience_settings import reconciliation_field
 
 # API name -> model field, for the plain fields of a member.
 API_FIELDS = {
@@ -178,6 +179,9 @@ def _clashes(fields: MemberFields, *, exclude_id: int | None, caller: str | None
 def member_create(*, given: dict, caller: str | None) -> Member:
     """A new member, owned by the partner that creates it (`caller`), or shared when staff do."""
     fields = member_fields_clean(given, declared=values.attributes_declared())
+    required = reconciliation_field()
+    if required and not (fields.email if required == "email" else fields.mobile):
+        raise MemberError(ATTRIBUTE_MANDATORY.format(name=required))
     email_text = EMAIL_TAKEN_ON_CREATE
     _clashes(fields, exclude_id=None, caller=caller, email_text=email_text)
     try:
