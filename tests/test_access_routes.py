@@ -398,3 +398,33 @@ def test_the_auditor_is_refused_the_consoles_own_write_pages(url):
     browser.force_login(group_member("auditor"))
     assert browser.get(url).status_code == 403
     assert browser.post(url, {}).status_code == 403
+
+
+# --- The README: every route with its access ---------------------------------------------------
+
+
+def readme_api_table() -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    start = text.index("| method and path | what it does | key scope; staff permission |")
+    return text[start : text.index("\n\n", start)]
+
+
+def test_the_readme_api_table_lists_every_route_with_its_scope():
+    """Each route the URL conf serves (once, without the /vpns and /kpns prefixes) stands in the
+    README's API table, on a row that names the scope of each of its methods (or says none)."""
+    import re
+
+    rows = readme_api_table().splitlines()[2:]
+    for _name, path, view in GUARDED:
+        if path.startswith(("/vpns/", "/kpns/")):
+            continue
+        route = "/" + str(resolve(path).route)
+        pattern = re.sub(r"\\<(?:\w+:)?\w+\\>|<(?:\w+:)?\w+>", r"\\{[^}]+\\}", re.escape(route))
+        found = [row for row in rows if re.search(f"{pattern}(?![/\\w])", row.split("|")[1])]
+        assert found, f"README's API table lacks {route}"
+        for method in view_methods(view):
+            scope = view_access(view, method).scope
+            wanted = f"`{scope}`" if scope else "none"
+            assert any(wanted in row.split("|")[3] for row in found), f"README gives no scope for {method} {route}"
