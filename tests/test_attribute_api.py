@@ -89,7 +89,7 @@ def test_an_attribute_members_hold_keeps_its_name_and_type(configurer):
 
 def test_an_attribute_a_segment_names_keeps_its_type(configurer):
     attribute = AudienceAttribute.objects.create(name="score", type="number")
-    SegmentFactory().conditions.create(number=1, attribute="score", operator="GreaterThan", value="3")
+    SegmentFactory().conditions.create(number=99, attribute="score", operator="GreaterThan", value="3")
     response = post(configurer, f"{URL}/{attribute.id}/modify", {"attributeName": "score", "attributeType": "String"})
     assert response.status_code == 400
 
