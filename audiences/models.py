@@ -2,6 +2,18 @@ from django.db import models
 from django.db.models import Q
 
 
+def owner_field() -> models.CharField:
+    """Whose a member or segment is: the partner key that made it, or the shared audience."""
+    return models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",
+        db_index=True,
+        help_text="key:<id> of the partner system that made it; empty: the gateway's shared audience.",
+    )
+
+
 class AttributeType(models.TextChoices):
     STRING = "string", "String"
     NUMBER = "number", "Number"
@@ -77,14 +89,7 @@ class Member(models.Model):
     email_subscription = models.BooleanField(default=True)
     last_active_date = models.DateTimeField(null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
-    owner = models.CharField(
-        max_length=32,
-        blank=True,
-        default="",
-        db_default="",
-        db_index=True,
-        help_text="key:<id> of the partner system that made it; empty: the gateway's shared audience.",
-    )
+    owner = owner_field()
     sms_opted_out_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -136,14 +141,7 @@ class Segment(models.Model):
         default="",
         help_text="Condition numbers joined by AND, OR and parentheses, e.g. 1 OR (2 AND 3). Empty matches all.",
     )
-    owner = models.CharField(
-        max_length=32,
-        blank=True,
-        default="",
-        db_default="",
-        db_index=True,
-        help_text="key:<id> of the partner system that made it; empty: the gateway's shared audience.",
-    )
+    owner = owner_field()
     condition_type = models.CharField(max_length=16, choices=ConditionType.choices, default=ConditionType.ALL)
     published = models.BooleanField(
         default=False, help_text="Only a published segment can be sent to (Volt MX publish and unpublish)."
