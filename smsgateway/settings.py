@@ -162,7 +162,7 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "messaging.api.negotiation.RequestFormatNegotiation",
     "DEFAULT_THROTTLE_CLASSES": ["messaging.api.throttling.ApiKeyRateThrottle"],
     "EXCEPTION_HANDLER": "messaging.api.errors.contract_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "smsgateway.openapi.GatewayAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 

@@ -140,3 +140,14 @@ schema = schemathesis.pytest.from_fixture("live_schema")
 )
 def test_the_live_api_answers_as_its_schema_says(case):
     case.call_and_validate(checks=CHECKS)
+
+
+@pytest.mark.django_db
+def test_every_operation_has_its_own_operation_id_without_generator_warnings():
+    from drf_spectacular.drainage import GENERATOR_STATS
+
+    GENERATOR_STATS.reset()
+    schema = served_schema()
+    ids = [op["operationId"] for ops in schema["paths"].values() for m, op in ops.items() if m != "parameters"]
+    assert len(ids) == len(set(ids))
+    assert not GENERATOR_STATS._warn_cache, list(GENERATOR_STATS._warn_cache)
