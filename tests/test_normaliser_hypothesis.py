@@ -181,3 +181,48 @@ def test_any_text_as_json_parses_or_raises_a_parse_error(text):
     except ParseError:
         return
     normalised_or_refused(tree)
+
+
+# Requests built to be valid: each is accepted, and its specs say what it asked for.
+MOBILES = ["+14155550100", "+14155550123", "+254712345678", "+447911123456", "+33612345678"]
+VALID_RECIPIENTS = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "recipient": st.lists(
+                st.one_of(
+                    st.fixed_dictionaries({"id": st.integers(1, 10**12).map(str)}),
+                    st.fixed_dictionaries({"mobile": st.sampled_from(MOBILES)}),
+                ),
+                min_size=1,
+                max_size=5,
+            )
+        }
+    ),
+    st.fixed_dictionaries({"segment": st.sampled_from([{"criteria": "##1##"}, {"criteria": "##1## AND NOT ##2##"}])}),
+)
+VALID_MESSAGE = st.fixed_dictionaries(
+    {
+        "priorityService": st.sampled_from(["true", "false", "TRUE", True, False]),
+        "content": st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=200).filter(
+            str.strip
+        ),
+        "recipients": VALID_RECIPIENTS,
+    },
+    optional={
+        "startTimestamp": st.sampled_from(["0", "", "1900000000000", "2030-01-01T00:00:00+00:00"]),
+        "channel": st.sampled_from(["text", "SMS", "voice", "VoiceSMS"]),
+    },
+)
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(st.lists(VALID_MESSAGE, min_size=1, max_size=3))
+def test_a_valid_request_is_accepted_with_what_it_asked_for(messages):
+    specs = normalised_or_refused({"smsServiceRequest": {"messages": {"message": messages}}})
+    assert specs is not None, messages
+    assert [spec.content for spec in specs] == [message["content"] for message in messages]
+    for spec, message in zip(specs, messages, strict=True):
+        assert spec.priority == (str(message["priorityService"]).lower() == "true")
+        assert spec.by_segment == ("segment" in message["recipients"])
+        if not spec.by_segment:
+            assert len(spec.recipients) == len(message["recipients"]["recipient"])
