@@ -161,3 +161,49 @@ def test_a_real_worker_takes_a_posted_request_to_submitted(client, live_celery, 
 
     sent = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
     assert [(sms["phone"], sms["text"]) for sms in sent] == [(member.mobile, "Hello Grace")]
+
+
+@pytest.fixture
+def broker_down(live_celery):
+    """The app's broker is a closed port for the web side, as when the broker is down."""
+    from smsgateway.celery import app
+
+    real_url = app.conf.broker_url
+    app.pool.force_close_all()
+    app._pool = None
+    app.conf.broker_url = "redis://127.0.0.1:9/0"
+    yield
+    app.pool.force_close_all()
+    app._pool = None
+    app.conf.broker_url = real_url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_posted_while_the_broker_is_down_is_stored_answered_200_and_sent_when_it_is_back(
+    client, broker_down, tmp_path, caplog
+):
+    """CONTRACT section 3: the broker only carries wake-ups; the row is the queue."""
+    member = MemberFactory(first_name="Ada")
+    body = one_message(
+        priorityService="true", recipients={"recipient": {"id": str(member.id)}}, content="Hi [[firstName]]"
+    )
+    response = post_json(client, body)
+    assert response.status_code == 200, response.content
+    assert "could not publish" in caplog.text
+    recipient = Recipient.objects.get()
+    assert recipient.state == "initial"
+
+    outbox = tmp_path / "outbox.jsonl"
+    database_url = worker_database_url(tmp_path)
+    worker, log = start_worker(tmp_path, database_url, outbox)  # the broker is back: the suite's own
+    try:
+        deadline = time.monotonic() + WORKER_START_SECONDS + SUBMIT_DEADLINE_SECONDS
+        state = "initial"
+        while time.monotonic() < deadline and worker.poll() is None and state == "initial":
+            time.sleep(0.25)
+            state = recipient_state(database_url, recipient.id)
+        assert state == "submitted", (tmp_path / "worker.log").read_text(errors="replace")[-4000:]
+    finally:
+        stop_worker(worker, log)
+    sent = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
+    assert [(sms["phone"], sms["text"]) for sms in sent] == [(member.mobile, "Hi Ada")]
