@@ -148,6 +148,23 @@ def test_an_unexpected_failure_is_500_without_its_cause(client, db):
     assert response.json() == {"id": "", "message": "Server failure to process request"}
 
 
+def test_an_unexpected_failure_is_500_without_its_cause_in_xml_too(client, db, caplog):
+    member = MemberFactory()
+    body = (
+        "<smsServiceRequest><messages><message><priorityService>true</priorityService>"
+        f'<recipients><recipient id="{member.id}"/></recipients><content>x</content>'
+        "</message></messages></smsServiceRequest>"
+    )
+    with mock.patch("messaging.api.views.sms_request_submit", side_effect=RuntimeError("secret detail")):
+        response = post_xml(client, body)
+    assert response.status_code == 500
+    assert response.content.endswith(
+        b"<smsResponse><code>500</code><description>Server failure to process request</description></smsResponse>"
+    )
+    assert b"secret detail" not in response.content
+    assert "secret detail" in caplog.text  # the cause goes to the server log
+
+
 def test_a_failure_outside_drf_answers_the_contract_body(db, settings):
     from django.test import Client
 
