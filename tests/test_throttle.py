@@ -4,10 +4,12 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
+import redis
 import time_machine
 from django.db import connection
 
@@ -37,9 +39,9 @@ def a_provider():
     return f"test-{uuid.uuid4().hex[:12]}"
 
 
-def take_in_two_processes(*, store: str, rate: float, count: int, env: dict) -> tuple[float, float]:
+def take_in_two_processes(*, store: str, rate: float, count: int, env: dict, provider: str = "") -> tuple[float, float]:
     """Two processes take `count` parts each at once; (earliest start, latest grant)."""
-    provider = a_provider()
+    provider = provider or a_provider()
     children = [
         subprocess.Popen(
             [sys.executable, "-c", TAKER, provider, store, str(rate), str(count)],
@@ -79,10 +81,14 @@ def test_the_database_clock_makes_the_next_taker_wait():
 
 
 @pytest.mark.django_db
-def test_a_wait_within_max_wait_is_slept_and_returned():
+def test_a_wait_within_max_wait_is_slept_and_returned(monkeypatch):
+    slept = []
+    monkeypatch.setattr("messaging.throttle.time.sleep", slept.append)
     provider = a_provider()
-    throttle_take(provider=provider, rate=5, parts=1, store=DATABASE)
-    assert 0 < throttle_take(provider=provider, rate=5, parts=1, store=DATABASE) <= 0.2
+    with time_machine.travel(1_800_000_000, tick=False):
+        throttle_take(provider=provider, rate=5, parts=1, store=DATABASE)
+        assert throttle_take(provider=provider, rate=5, parts=1, store=DATABASE) == pytest.approx(0.2)
+    assert slept == [pytest.approx(0.2)]
 
 
 @pytest.mark.django_db
@@ -99,11 +105,16 @@ def test_a_refused_take_takes_nothing():
 
 
 def test_the_redis_clock_makes_the_next_taker_wait():
+    """Redis's own clock runs on (it cannot be frozen): the wait is 0.4 s less what passed between
+    the two takes, measured here."""
     provider = a_provider()
+    first = time.monotonic()
     throttle_take(provider=provider, rate=10, parts=5, store=REDIS)
     with pytest.raises(ThrottleBusy) as busy:
         throttle_take(provider=provider, rate=10, parts=1, max_wait=0.1, store=REDIS)
-    assert 0.3 < busy.value.retry_after <= 0.4
+    passed = time.monotonic() - first
+    assert 0.4 - passed - 0.005 <= busy.value.retry_after <= 0.4
+    assert redis.Redis.from_url(REDIS).exists(f"sms:throttle:{provider}")
 
 
 def test_a_redis_broker_holds_the_clocks(settings):
@@ -118,9 +129,11 @@ def test_without_redis_the_database_holds_the_clocks(settings, monkeypatch):
 
 
 def test_two_processes_on_redis_share_the_rate():
-    rate, count = 100.0, 20
-    started, finished = take_in_two_processes(store=REDIS, rate=rate, count=count, env={})
+    rate, count, provider = 100.0, 20, a_provider()
+    started, finished = take_in_two_processes(store=REDIS, rate=rate, count=count, env={}, provider=provider)
     assert finished - started >= (2 * count - 1) / rate
+    # The clock was Redis's, not the database's that a taker falls back to when Redis is down.
+    assert redis.Redis.from_url(REDIS).exists(f"sms:throttle:{provider}")
 
 
 @pytest.mark.django_db(transaction=True)
