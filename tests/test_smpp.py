@@ -164,7 +164,8 @@ def test_a_receipt_whose_bind_died_unacknowledged_comes_on_the_next_bind(backend
         first = backend_for(smsc, receipt_hold_seconds=30)  # holds the receipts unanswered
         first.receipt_sink = [].extend
         sent = {outcome.provider_message_id for outcome in first.send_messages(texts(3))}
-        time.sleep(0.3)  # the receipts reach the first bind, which never answers them
+        # The receipts reach the first bind, which never answers them.
+        assert wait_for(lambda: smsc.stats()["receipts_sent"] >= 3)
         first.close()
         second = backend_for(smsc)
         second.send_messages(texts(1, start=3))
