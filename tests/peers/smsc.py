@@ -97,6 +97,7 @@ class LoopbackSmsc:
         self.binds = 0
         self.unbinds = 0
         self.receipts_sent = 0
+        self.receipts_offered = 0  # deliver_sm written, answered or not
         self.receipts_resent = 0
         # Receipts not yet acknowledged: system_id -> number -> receipt; those not in flight wait
         # in _waiting until their time comes.
@@ -252,8 +253,9 @@ class LoopbackSmsc:
 
     async def _send_receipt(self, held: HeldReceipt, session) -> None:
         held.attempts += 1
-        if held.attempts > 1:
-            with self._lock:
+        with self._lock:
+            self.receipts_offered += 1
+            if held.attempts > 1:
                 self.receipts_resent += 1
         try:
             answer = await asyncio.wait_for(
@@ -353,6 +355,7 @@ class LoopbackSmsc:
                 "accepted": sum(1 for t in self.taken if t.status == 0),
                 "duplicates": sum(n - 1 for n in destinations.values() if n > 1),
                 "receipts_sent": self.receipts_sent,
+                "receipts_offered": self.receipts_offered,
                 "receipts_resent": self.receipts_resent,
                 "receipts_unacked": sum(len(held) for held in list(self._unacked.values())),
             }
