@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: run test lint bench install clean-var chromium
 
@@ -14,15 +15,21 @@ SECRET_KEY := $(shell test -s var/secret_key || (mkdir -p var && umask 077 && $(
 endif
 export SECRET_KEY
 
-$(STAMP): requirements.txt requirements-dev.txt
+# `make run` installs what running needs (requirements.txt); the other targets add the
+# development, test, load and browser tools (requirements-dev.txt).
+$(RUN_STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
