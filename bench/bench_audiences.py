@@ -4,9 +4,10 @@ two-condition segment that holds half of them (500,000 of 1,000,000).
 Prints the import time of the CSV; the seconds from the POST of the segment message (through the
 real API view, with an API key) to its last recipient row, the expansion run in a child process
 as a worker runs it (booted before the POST, as a worker is); beside them the seconds of one
-hand-written INSERT ... SELECT of the same rows in the same run, into the same table emptied again (so both write into an empty table with
-the same indexes and constraints), and the ratio of the two; the indexes of the recipient table
-with the scans each had during the run (pg_stat_user_indexes); and the child's peak memory.
+hand-written INSERT ... SELECT of the same rows in the same run, into the same table emptied
+again (so both write into an empty table with the same indexes and constraints), and the ratio
+of the two; the indexes of the recipient table with the scans each had during the run
+(pg_stat_user_indexes); and the child's peak memory.
 Exits 1 on a missed target: the expansion over 15 s or over 1.5x the hand-written statement.
 
 Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench_aud, created and
