@@ -1,10 +1,14 @@
 """Audiences at scale on PostgreSQL: import a million members from CSV, then send to a
-two-condition segment that holds about half of them.
+two-condition segment that holds half of them (500,000 of 1,000,000).
 
 Prints the import time of the CSV; the seconds from the POST of the segment message (through the
 real API view, with an API key) to its last recipient row, the expansion run in a child process
-as a worker runs it; beside them the seconds of one hand-written INSERT ... SELECT of the same
-rows in the same run; and the child's peak memory.
+as a worker runs it (booted before the POST, as a worker is); beside them the seconds of one
+hand-written INSERT ... SELECT of the same rows in the same run, into the same table emptied
+again (so both write into an empty table with the same indexes and constraints), and the ratio
+of the two; the indexes of the recipient table with the scans each had during the run
+(pg_stat_user_indexes); and the child's peak memory.
+Exits 1 on a missed target: the expansion over 15 s or over 1.5x the hand-written statement.
 
 Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench_aud, created and
 migrated if missing; its name must contain "bench", since its tables are emptied), BENCH_MEMBERS
@@ -28,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 DATABASE_URL = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/sms_bench_aud"
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "1000000"))
 TARGET_SECONDS = 15.0
-TARGET_RATIO = 2.0
+TARGET_RATIO = 1.5
 TARGET_RSS_MB = 300.0
 IMPORT_TARGET_SECONDS = 60.0
 BENCH_LOCK = 0x61756431  # advisory lock key of this bench
@@ -80,7 +84,8 @@ def setup_django() -> None:
 
 
 def write_csv(path: str, count: int) -> None:
-    """Members +1 415 2xx xxxx; score = i mod 100; one in fifty has opted out of SMS."""
+    """Members +1 415 2xx xxxx; score = i mod 100; one in a hundred has opted out of SMS, all with
+    a score of 50 or more, so that the segment (score under 50) holds exactly half the members."""
     states = ["CA", "NY", "TX", "WA"]
     with open(path, "w", newline="") as out:
         writer = csv.writer(out)
@@ -96,17 +101,23 @@ def write_csv(path: str, count: int) -> None:
                     f"+1415{200 + i // 10000:03d}{i % 10000:04d}",
                     "United States",
                     states[i % 4],
-                    "false" if i % 50 == 1 else "true",
+                    "false" if i % 100 == 51 else "true",
                     i % 100,
                 ]
             )
 
 
-def expand_in_child(message_id: int) -> None:
-    """The child: run the expansion chunk after chunk as the task does, then report."""
+def expand_in_child() -> None:
+    """The child, booted before the POST as a worker is: read the message's id, run the expansion
+    chunk after chunk as the task does, then report."""
     setup_django()
+    from django.db import connection
+
     from messaging.services.expansion import message_expand_chunk
 
+    connection.ensure_connection()
+    print("ready", flush=True)
+    message_id = int(sys.stdin.readline())
     started = time.time()
     first_chunk_at = None
     chunks = 0
@@ -130,6 +141,24 @@ def expand_in_child(message_id: int) -> None:
     )
 
 
+def print_index_use(connection) -> None:
+    """Each index of the recipient table: its scans in this run, and the rows it was written for."""
+    time.sleep(1)  # the statistics of a backend reach the shared counters within a second
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            """
+            SELECT s.indexrelname, s.idx_scan, pg_get_expr(i.indpred, i.indrelid) IS NOT NULL
+            FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
+            WHERE s.relname = 'messaging_recipient' ORDER BY s.indexrelname
+            """
+        )
+        rows = cursor.fetchall()
+    print(f"recipient table indexes:     {len(rows)} (scans in this run; partial ones marked)")
+    for name, scans, partial in rows:
+        print(f"  {name:45s} {scans:>9,} scans{'  partial' if partial else ''}")
+
+
 def main() -> int:
     ensure_database()
     lock = hold_bench_lock()  # noqa: F841 - held until the process ends
@@ -150,6 +179,8 @@ def main() -> int:
             "messaging_smsrequest, audiences_member RESTART IDENTITY CASCADE"
         )
     Segment.objects.exclude(name=Segment.ALL_USERS).delete()
+    with connection.cursor() as cursor:  # the index scans printed at the end are this run's
+        cursor.execute("SELECT pg_stat_reset()")
     AudienceAttribute.objects.get_or_create(name="score", defaults={"type": "number"})
 
     workdir = tempfile.mkdtemp(prefix="bench-aud-")
@@ -194,6 +225,19 @@ def main() -> int:
         }
     )
 
+    # The worker is running before the request comes, as in production: its start is not timed.
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--expand"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if child.stdout.readline().strip() != "ready":
+        print("the expansion worker did not start:", child.communicate()[1])
+        return 1
+
     post_started = time.time()
     request = RequestFactory().post(
         "/api/v1/message/sms", body, content_type="application/json", HTTP_X_VOLTMX_APP_API_KEY=raw_key
@@ -203,22 +247,24 @@ def main() -> int:
     post_seconds = time.time() - post_started
     if response.status_code != 200:
         print("POST failed:", response.status_code, response.content)
+        child.kill()
         return 1
     request_id = json.loads(response.content)["id"]
     message = SmsMessage.objects.get(request_id=request_id)
     connection.close()
-    child = subprocess.run(
-        [sys.executable, __file__, "--expand", str(message.id)], cwd=ROOT, capture_output=True, text=True
-    )
+    out, err = child.communicate(f"{message.id}\n")
     if child.returncode != 0:
-        print(child.stdout, child.stderr)
+        print(out, err)
         return 1
-    report = json.loads(child.stdout.strip().splitlines()[-1])
+    report = json.loads(out.strip().splitlines()[-1])
     total_seconds = report["finished"] - post_started
     first_seconds = report["first_chunk_at"] - post_started
     rows = Recipient.objects.filter(message_id=message.id).count()
 
-    # The same rows by one hand-written statement, into a second message of the same request.
+    # The same rows by one hand-written statement, into a second message of the same request,
+    # once the expansion's rows are counted and gone: both write into an empty table.
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE messaging_recipientevent, messaging_recipient")
     second = SmsMessage.objects.get(pk=message.pk)
     second.pk = None
     second.position = 2
@@ -252,16 +298,17 @@ def main() -> int:
         f"(target under {TARGET_SECONDS:.0f} s)"
     )
     print(f"hand-written INSERT SELECT:  {hand_seconds:.1f} s")
-    print(f"ratio to hand-written SQL:   {ratio:.2f} (target under {TARGET_RATIO:.0f})")
+    print(f"ratio to hand-written SQL:   {ratio:.2f} (target at most {TARGET_RATIO:.1f})")
     print(f"expansion worker peak RSS:   {report['max_rss_mb']:.0f} MB (target under {TARGET_RSS_MB:.0f} MB)")
     verdicts = {
         "import": import_seconds < IMPORT_TARGET_SECONDS,
         "seconds": total_seconds < TARGET_SECONDS,
-        "ratio": ratio < TARGET_RATIO,
+        "ratio": ratio <= TARGET_RATIO,
         "memory": report["max_rss_mb"] < TARGET_RSS_MB,
         "same rows": rows == hand_rows,
     }
     print(f"load average (1, 5, 15 min):  {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    print_index_use(connection)
     print("targets:", ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in verdicts.items()))
     with connection.cursor() as cursor:  # leave the members for a rerun's comparison, not 2M recipients
         cursor.execute("TRUNCATE messaging_recipientevent, messaging_recipient RESTART IDENTITY CASCADE")
@@ -273,7 +320,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--expand":
-        expand_in_child(int(sys.argv[2]))
+    if len(sys.argv) == 2 and sys.argv[1] == "--expand":
+        expand_in_child()
         sys.exit(0)
     sys.exit(main())

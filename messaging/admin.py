@@ -32,13 +32,14 @@ from messaging.models import (
     SmsMessage,
     SmsRequest,
 )
-from messaging.personalise import member_values, render
+from messaging.personalise import member_of, member_values, render
 from messaging.selectors_console import id_floor_at, table_estimate
 from messaging.services.access_tokens import access_token_revoke
 from messaging.services.api_keys import api_key_revoke, countries_clean, number_types_clean, scopes_clean
 from messaging.services.cancel import sms_request_cancel
 from messaging.services.operations import recipients_cancel
 from messaging.services.providers import ProviderConfigError, properties_masked, provider_properties_merge
+from messaging.services.receipts import provider_ref_of
 from messaging.services.resend import recipients_failed, recipients_resend
 from messaging.text import text_layout
 from ops.models import TrafficTotal
@@ -513,7 +514,9 @@ class RecipientAdmin(ConsoleAdmin):
         if term.lower().startswith("member:"):
             member = id_from_text(term.split(":", 1)[1])
             return (queryset.filter(member_id=member) if member is not None else queryset.none()), False
-        condition = Q(provider_message_id=term)
+        # The provider's id is found through its canonical form's index (the id itself has none).
+        ref = provider_ref_of(term)
+        condition = Q(provider_ref=ref, provider_message_id=term) & ~Q(provider_ref="") if ref else Q(pk__in=[])
         digits = _digits(term)
         if digits.isdecimal():
             condition |= Q(phone="+" + digits) | Q(phone=digits)
@@ -535,7 +538,8 @@ class RecipientAdmin(ConsoleAdmin):
         if recipient.content:
             return recipient.content
         if message.personalised:
-            values = member_values(recipient.member) if recipient.member else {"mobile": recipient.phone}
+            member = member_of(recipient)
+            values = member_values(member) if member else {"mobile": recipient.phone}
             return render(message.content, values)
         return message.content
 

@@ -197,8 +197,19 @@ class Recipient(models.Model):
     """One phone number of one message: the unit that is queued, sent and tracked."""
 
     message = models.ForeignKey(SmsMessage, on_delete=models.CASCADE, related_name="recipients")
+    # No database constraint on the two links below: each costs a trigger per written row (a
+    # segment message writes hundreds of thousands), and neither protects anything the code
+    # relies on. A member deleted through the ORM still clears its rows' link (SET_NULL, by the
+    # partial index below); one deleted while a chunk that took it commits leaves an id that
+    # names no member, which every reader treats as no member (select_related, member_of).
     member = models.ForeignKey(
-        "audiences.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="recipients"
+        "audiences.Member",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recipients",
+        db_constraint=False,
+        db_index=False,
     )
     phone = models.CharField(max_length=20)
     resend_of = models.ForeignKey(
@@ -207,6 +218,8 @@ class Recipient(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="attempts_after",
+        db_constraint=False,
+        db_index=False,
         help_text="The recipient row this one sends again (a resend, or the voice fallback of a text).",
     )
     content = models.TextField(blank=True, default="", help_text="Personalised text; empty means the message's.")
@@ -244,6 +257,10 @@ class Recipient(models.Model):
                 fields=["message", "phone"], condition=Q(resend_of__isnull=True), name="recipient_message_phone_unique"
             )
         ]
+        # Every index here is written for each new row whose condition it holds: a row is
+        # written once per recipient and again at each change of state, so an index is kept
+        # only for a query that needs it, and one over a column that most rows leave empty
+        # holds only the rows that fill it (docs/BENCHMARKS.md, the recipient table's diet).
         indexes = [
             # The queue: what waits to be sent, priority first, then by due time.
             models.Index(
@@ -251,11 +268,17 @@ class Recipient(models.Model):
                 condition=Q(state="initial"),
                 name="recipient_queue",
             ),
-            models.Index(fields=["provider_message_id"], name="recipient_provider_msg_id"),
-            models.Index(fields=["provider_ref"], name="recipient_provider_ref"),
+            # Receipts, and the console's search by the provider's id (through its canonical form:
+            # provider_message_id itself has no index). Queries say `~Q(provider_ref="")` too.
+            models.Index(fields=["provider_ref"], condition=~Q(provider_ref=""), name="recipient_provider_ref"),
             models.Index(fields=["phone"], name="recipient_phone"),
+            # A member's messages (status and fetch APIs, console search) and the member's delete.
+            models.Index(fields=["member"], condition=Q(member__isnull=False), name="recipient_member"),
+            # The attempts after a row (resends, voice fallbacks): a few rows of many.
+            models.Index(fields=["resend_of"], condition=Q(resend_of__isnull=False), name="recipient_resend_of"),
             # The console's state filter, newest first, without walking the table for a rare state.
-            models.Index(fields=["state", "id"], name="recipient_state_id"),
+            # Rows waiting in `initial` are left to the queue's index: new rows skip this one.
+            models.Index(fields=["state", "id"], condition=~Q(state="initial"), name="recipient_state_id"),
             # The sweeper's search for submitted rows whose receipt is overdue.
             models.Index(fields=["expires_at"], condition=Q(state="submitted"), name="recipient_submitted_expiry"),
             models.Index(
@@ -272,7 +295,7 @@ class Recipient(models.Model):
 class RecipientEvent(models.Model):
     """The history of one recipient's states, with the provider's id and error."""
 
-    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="events")
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="events", db_index=False)
     state = models.CharField(max_length=16, choices=RecipientState.choices)
     at = models.DateTimeField()
     provider_message_id = models.CharField(max_length=100, blank=True, default="")
@@ -281,6 +304,7 @@ class RecipientEvent(models.Model):
 
     class Meta:
         ordering = ["recipient_id", "at", "id"]
+        # Its index serves the recipient link too: the link itself has none of its own.
         indexes = [models.Index(fields=["recipient", "at"], name="recipient_event_at")]
 
     def __str__(self):

@@ -105,6 +105,17 @@ def rendered_sql(template: str):
     return Concat(*pieces, output_field=TextField())
 
 
+def member_of(recipient):
+    """The recipient's member, or None: none linked, or the id names a member deleted since (the
+    link has no database constraint; select_related reads such an id as None too)."""
+    from django.core.exceptions import ObjectDoesNotExist
+
+    try:
+        return recipient.member
+    except ObjectDoesNotExist:
+        return None
+
+
 def recipient_text(recipient) -> str:
     """The text one recipient gets: its own stored text, else the message's with its tags resolved
     for the member (or, for a bare number, the mobile alone)."""
@@ -113,5 +124,6 @@ def recipient_text(recipient) -> str:
     message = recipient.message
     if not message.personalised:
         return message.content
-    values = member_values(recipient.member) if recipient.member else {"mobile": recipient.phone}
+    member = member_of(recipient)
+    values = member_values(member) if member else {"mobile": recipient.phone}
     return render(message.content, values)

@@ -2,6 +2,7 @@ import factory
 from django.utils import timezone
 
 from audiences.models import Member, Segment
+from messaging.services.receipts import provider_ref_of
 
 
 class MemberFactory(factory.django.DjangoModelFactory):
@@ -68,3 +69,6 @@ class RecipientFactory(factory.django.DjangoModelFactory):
     priority = factory.SelfAttribute("message.priority")
     due_at = factory.SelfAttribute("message.start_at")
     expires_at = factory.SelfAttribute("message.expires_at")
+    # Dispatch stores the provider's id with its canonical form; the console finds it by that form.
+    provider_message_id = ""
+    provider_ref = factory.LazyAttribute(lambda row: provider_ref_of(row.provider_message_id))

@@ -137,5 +137,8 @@ def recipients_failed(
     if provider:
         rows = rows.filter(provider=provider)
     if latest_only:
-        rows = rows.exclude(Exists(Recipient.objects.filter(resend_of_id=OuterRef("pk"))))
+        # IS NOT NULL lets the later attempts be read from the partial index of the few rows
+        # that have a resend_of, whichever join the planner picks.
+        later = Recipient.objects.filter(resend_of__isnull=False, resend_of_id=OuterRef("pk"))
+        rows = rows.exclude(Exists(later))
     return rows.order_by("id").values_list("id", flat=True)
