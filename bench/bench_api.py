@@ -20,7 +20,8 @@ wrk, kannel and kannel-extras (Debian) are installed with apt-get when missing.
 
 Environment: BENCH_API_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench_api; its
 name must contain "bench", since its request tables are emptied; created and migrated if missing),
-BENCH_API_REDIS (default redis://127.0.0.1:6379, db 9 for the broker and 10 for the cache),
+BENCH_API_REDIS (default redis://127.0.0.1:6379, db 9 for the broker and 10 for the cache, or the two
+numbers of BENCH_API_REDIS_DBS),
 BENCH_SECONDS per run (default 15), BENCH_WARMUP_SECONDS (default 3), BENCH_CONNECTIONS (default 16),
 BENCH_WRK_THREADS (default 2), BENCH_API_QUOTA_PARTS the bench key's daily quota (default
 1,000,000,000: the quota check runs; 0 is no quota, and skips it).
@@ -49,8 +50,9 @@ sys.path.insert(0, str(ROOT))
 
 DATABASE_URL = os.environ.get("BENCH_API_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/sms_bench_api"
 REDIS = (os.environ.get("BENCH_API_REDIS") or "redis://127.0.0.1:6379").rstrip("/")
-BROKER_URL = f"{REDIS}/9"
-CACHE_URL = f"{REDIS}/10"
+BROKER_DB, CACHE_DB = (int(n) for n in (os.environ.get("BENCH_API_REDIS_DBS") or "9,10").split(","))
+BROKER_URL = f"{REDIS}/{BROKER_DB}"
+CACHE_URL = f"{REDIS}/{CACHE_DB}"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))

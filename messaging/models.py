@@ -102,6 +102,27 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
+class ApiKeyDailyUsage(models.Model):
+    """The message parts a key has booked on one UTC day (the day its requests were stored): what
+    each accepted request costs, and every later growth of the day's count (a text rendered at
+    send time, a resend, a voice call, an expansion past its counted audience). It never falls
+    below the parts the day's recipients really count, so a request that fits under it fits the
+    quota; one that does not is checked against the exact count (messaging.services.quotas).
+    `verified` says the row was set from the exact count once: a row made without it (the first
+    use of a key on a day) is counted exactly before it is trusted."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    parts = models.BigIntegerField(default=0)
+    verified = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "day"], name="api_key_daily_usage_unique")]
+
+    def __str__(self):
+        return f"{self.api_key_id} {self.day}: {self.parts}"
+
+
 class ProviderKind(models.TextChoices):
     SMPP = "SMPP", "SMPP 3.4"
     TWILIO = "TWILIO", "Twilio"

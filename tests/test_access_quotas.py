@@ -182,3 +182,89 @@ def test_a_request_within_the_keys_limits_is_queued(limited):
     response = post_mobiles(raw_key, [US_PHONE, KE_PHONE])
     assert response.status_code == 200
     assert Recipient.objects.count() == 2
+
+
+def usage_of(api_key):
+    from messaging.models import ApiKeyDailyUsage
+
+    return ApiKeyDailyUsage.objects.filter(api_key=api_key).values_list("parts", "verified").first()
+
+
+def test_a_keys_later_requests_of_the_day_are_checked_by_one_upsert_not_by_counting(limited):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 10
+    api_key.save()
+    assert post_mobiles(raw_key, [US_PHONE, KE_PHONE]).status_code == 200
+    assert usage_of(api_key) == (2, True)
+    with CaptureQueriesContext(connection) as queries:
+        assert post_mobiles(raw_key, [US_PHONE]).status_code == 200
+    statements = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "SUM(" not in statements and "FOR UPDATE" not in statements
+    assert "messaging_apikeydailyusage" in statements
+    assert usage_of(api_key) == (3, True)
+
+
+def test_a_refused_request_books_nothing(limited):
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 3
+    api_key.save()
+    assert post_mobiles(raw_key, [US_PHONE, KE_PHONE]).status_code == 200
+    assert post_mobiles(raw_key, [US_PHONE, GB_PHONE]).status_code == 429
+    assert usage_of(api_key) == (2, True)
+
+
+def test_parts_freed_by_a_cancel_are_found_by_the_exact_count_when_the_booked_parts_are_full(limited):
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 3
+    api_key.save()
+    assert post_mobiles(raw_key, [US_PHONE, KE_PHONE]).status_code == 200
+    Recipient.objects.update(state=RecipientState.CANCELLED)  # booked 2, the day's count now 0
+    assert post_mobiles(raw_key, [US_PHONE, GB_PHONE]).status_code == 200
+    assert usage_of(api_key) == (2, True)  # set from the exact count: 0 before, 2 booked
+    response = post_mobiles(raw_key, [US_PHONE, GB_PHONE])
+    assert response.status_code == 429
+    assert "2 used today, this request needs 2" in response.json()["message"]
+
+
+def test_the_first_request_of_the_day_counts_what_the_row_does_not_know(limited):
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 3
+    api_key.save()
+    stored_recipients(api_key, 2, created_at=datetime.now(UTC))  # stored before the row existed
+    response = post_mobiles(raw_key, [US_PHONE, GB_PHONE])
+    assert response.status_code == 429
+    assert "2 used today, this request needs 2" in response.json()["message"]
+    assert post_mobiles(raw_key, [US_PHONE]).status_code == 200
+    assert usage_of(api_key) == (3, True)
+
+
+def test_a_key_without_a_quota_books_its_parts_unverified(limited):
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 0
+    api_key.save()
+    assert post_mobiles(raw_key, [US_PHONE, KE_PHONE]).status_code == 200
+    assert usage_of(api_key) == (2, False)
+    api_key.daily_quota_parts = 3
+    api_key.save()
+    response = post_mobiles(raw_key, [US_PHONE, GB_PHONE])
+    assert response.status_code == 429
+    assert "2 used today, this request needs 2" in response.json()["message"]
+
+
+def test_a_stored_text_is_read_in_python_as_the_days_count_reads_it():
+    from messaging.services.quotas import stored_text_parts
+
+    assert stored_text_parts("") == 1
+    assert stored_text_parts("", empty=3) == 3
+    assert stored_text_parts("x" * 160) == 1
+    assert stored_text_parts("x" * 161) == 2
+    assert stored_text_parts("€" * 80) == 1  # an extension character counts two
+    assert stored_text_parts("€" * 81) == 2
+    assert stored_text_parts("é" * 70) == 1  # in GSM 03.38
+    assert stored_text_parts("ж" * 70) == 1
+    assert stored_text_parts("ж" * 71) == 2
+    assert stored_text_parts("😀" * 35) == 1  # the day's count's upper bound: every unit doubled
+    assert stored_text_parts("😀" + "ж" * 35) == 2

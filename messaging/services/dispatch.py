@@ -116,6 +116,15 @@ def recipients_render(recipients: list[Recipient]) -> None:
                 f"UPDATE {table} SET content = %s WHERE id = %s AND content = ''",
                 [(recipient.content, recipient.pk) for recipient in rendered],
             )
+    # A text that takes more parts than its template grows the key's count of the day.
+    quotas.usage_grow(
+        (
+            recipient.message.request.api_key_id,
+            recipient.message.request.created_at,
+            quotas.stored_text_parts(recipient.content) - recipient.message.parts,
+        )
+        for recipient in rendered
+    )
 
 
 def outbound_for(recipient: Recipient, *, sender: str = "") -> OutboundSms:

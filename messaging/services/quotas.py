@@ -19,14 +19,27 @@ day's count in SQL, by the rules of messaging.text). A segment message is render
 at the request a personalised one counts each member's text rendered in the database; dispatch
 stores the text it renders on the row (so the day's count sees it from then on) and refuses one
 longer than SMS_MAX_RENDERED_CHARS, which bounds what a member edited since can grow to.
+
+The daily quota is checked in O(1): each key has a row a UTC day (ApiKeyDailyUsage) that its
+accepted requests add their cost to, by one upsert in the transaction that stores them, and that
+every later growth of the day's count is added to as it happens (a text rendered at send time,
+a resend, a voice call, an expansion past its counted audience); what lowers the count (a cancel,
+a recipient not attempted) is not subtracted. So the row is never below the exact count, and a
+request that fits under it fits the quota as the exact count would say. A request that does not
+fit under it, or a key's first request of the day (the row is new, not yet verified), is checked
+against the exact count of the day's rows, as before, and the row is set from it. The upsert's
+row lock, held to the commit, orders a key's requests as the key's row lock did, for one
+statement and the commit rather than for the whole count.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
+from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Length, Replace
 from django.db.models.lookups import GreaterThan
@@ -34,7 +47,7 @@ from django.utils import timezone
 
 from messaging.api.errors import ContractError, Problem, invalid_format
 from messaging.api.normaliser import NUMBER_TYPE_NAMES, MessageSpec
-from messaging.models import ApiKey, Recipient, RecipientState, SmsMessage
+from messaging.models import ApiKey, ApiKeyDailyUsage, Recipient, RecipientState, SmsMessage
 from messaging.personalise import rendered_sql
 from messaging.text import GSM7_BASIC, GSM7_EXTENDED, text_layout
 
@@ -201,18 +214,22 @@ def day_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def api_key_parts_used_today(*, api_key: ApiKey, now: datetime | None = None) -> int:
-    """Parts of every recipient of this key's requests of today that is, or will be, sent."""
+def api_key_parts_used_today(
+    *, api_key: ApiKey, now: datetime | None = None, besides_request_id: int | None = None
+) -> int:
+    """Parts of every recipient of this key's requests of today that is, or will be, sent (those
+    of the request `besides_request_id` left out)."""
     since = day_start(now or timezone.now())
-    used = (
-        Recipient.objects.filter(message__request__api_key=api_key, message__request__created_at__gte=since)
-        .exclude(state__in=[RecipientState.NOT_ATTEMPTED, RecipientState.CANCELLED])
-        .aggregate(parts=Sum(_recipient_parts_sql()))["parts"]
-    )
+    rows = Recipient.objects.filter(message__request__api_key=api_key, message__request__created_at__gte=since)
+    messages = SmsMessage.objects.filter(request__api_key=api_key, request__created_at__gte=since)
+    if besides_request_id is not None:
+        rows = rows.exclude(message__request_id=besides_request_id)
+        messages = messages.exclude(request_id=besides_request_id)
+    used = rows.exclude(state__in=[RecipientState.NOT_ATTEMPTED, RecipientState.CANCELLED]).aggregate(
+        parts=Sum(_recipient_parts_sql())
+    )["parts"]
     # Segment messages of today still being expanded: the part of their audience not yet written.
-    waiting = SmsMessage.objects.filter(
-        request__api_key=api_key,
-        request__created_at__gte=since,
+    waiting = messages.filter(
         expansion_done=False,
         expected_total__gt=F("expanded_count"),
     ).aggregate(parts=Sum(F("parts") * (F("expected_total") - F("expanded_count"))))["parts"]
@@ -241,6 +258,7 @@ def quota_check(
     now: datetime | None = None,
     parts_by_message: Mapping[int, int] | None = None,
     counted: Mapping[int, int] | None = None,
+    book_later: bool = False,
 ) -> dict[int, int]:
     """Refuse a request past its key's destination countries (403) or daily quota of parts (429).
 
@@ -249,7 +267,8 @@ def quota_check(
     segment message's position to its members (a queryset), whose sizes `counted` gives when the
     caller has them already. Call it inside the storing transaction: with a quota set, the key's
     row is locked so that two requests of one key cannot both pass the last free parts. Returns
-    the size of each audience it counted (for a key with a quota).
+    the size of each audience it counted (for a key with a quota). With `book_later`, the quota
+    is left to quota_book, which the caller runs once the request's rows are stored.
     """
     if api_key is None:
         return {}
@@ -280,7 +299,7 @@ def quota_check(
     needed = request_parts(
         specs=specs, phones_by_message=phones_by_message, parts_by_message=parts_by_message, counted=counted
     )
-    if needed == 0:
+    if needed == 0 or book_later:
         return counted
     list(ApiKey.objects.select_for_update().filter(pk=api_key.pk).values_list("pk", flat=True))
     now = now or timezone.now()
@@ -293,6 +312,117 @@ def quota_check(
             headers={"Retry-After": str(retry_after)},
         )
     return counted
+
+
+def stored_text_parts(text: str, *, empty: int = 1) -> int:
+    """The parts the day's count (text_parts_sql) gives a stored text, in Python: as text_layout,
+    except that a UCS-2 text holding a character outside the Basic Multilingual Plane counts two
+    units for every character (the count's upper bound)."""
+    if not text:
+        return empty
+    if any(ch not in _GSM7 for ch in text):
+        units = len(text) * 2 if any(ord(ch) > 0xFFFF for ch in text) else len(text)
+        return 1 if units <= 70 else -(-units // 67)
+    units = len(text) + sum(1 for ch in text if ch in GSM7_EXTENDED)
+    return 1 if units <= 160 else -(-units // 153)
+
+
+_GSM7 = frozenset(GSM7_BASIC | GSM7_EXTENDED)
+
+
+def _usage_day(moment: datetime) -> date:
+    return day_start(moment).date()
+
+
+def _usage_add(*, api_key_id: int, day: date, parts: int) -> tuple[int, bool]:
+    """Add `parts` to the key's row of the day (made, unverified, when there is none): its parts
+    and whether it is verified, after the addition. The row stays locked to the commit."""
+    table = connection.ops.quote_name(ApiKeyDailyUsage._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (api_key_id, day, parts, verified) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (api_key_id, day) DO UPDATE SET parts = {table}.parts + EXCLUDED.parts "
+            "RETURNING parts, verified",
+            [api_key_id, connection.ops.adapt_datefield_value(day), parts, False],
+        )
+        used, verified = cursor.fetchone()
+    return int(used), bool(verified)
+
+
+def usage_grow(growth: Iterable[tuple[int | None, datetime, int]]) -> None:
+    """Add later growth of the day's count to the keys' rows: (key id, the request's created_at,
+    parts) each; what is not a key's or not a growth is left out. Call it after the change, in
+    its transaction when it has one."""
+    totals: dict[tuple[int, date], int] = defaultdict(int)
+    for api_key_id, created_at, parts in growth:
+        if api_key_id is not None and parts > 0:
+            totals[(api_key_id, _usage_day(created_at))] += parts
+    for (api_key_id, day), parts in sorted(totals.items()):  # one order: no deadlock between two
+        _usage_add(api_key_id=api_key_id, day=day, parts=parts)
+
+
+def recipients_added(rows: Iterable[Recipient]) -> None:
+    """New rows of existing messages (a resend, a voice call) count in their key's parts of the
+    day: add them, in the transaction that stored them."""
+    rows = list(rows)
+    of = {
+        message.pk: message
+        for message in SmsMessage.objects.filter(pk__in={row.message_id for row in rows}).select_related("request")
+    }
+    usage_grow(
+        (
+            of[row.message_id].request.api_key_id,
+            of[row.message_id].request.created_at,
+            stored_text_parts(row.content, empty=of[row.message_id].parts),
+        )
+        for row in rows
+        if row.state not in (RecipientState.NOT_ATTEMPTED, RecipientState.CANCELLED)
+    )
+
+
+def message_counted_parts(message_id: int) -> int:
+    """What a segment message's own rows and waiting audience count in the day's parts, as
+    api_key_parts_used_today reads its expansion (rows at the message's parts, the audience not
+    yet written while not done); read before and after an expansion chunk, the growth between is
+    added by message_expansion_grown."""
+    message = SmsMessage.objects.filter(pk=message_id).values("parts", "expected_total", "expanded_count").first()
+    if message is None:
+        return 0
+    return message["parts"] * max(message["expected_total"] or 0, message["expanded_count"])
+
+
+def message_expansion_grown(message_id: int, before: int) -> None:
+    """Add what an expansion chunk grew the message's count by to its key's row of the day."""
+    after = message_counted_parts(message_id)
+    if after > before:
+        request = SmsMessage.objects.filter(pk=message_id).values("request__api_key_id", "request__created_at").first()
+        usage_grow([(request["request__api_key_id"], request["request__created_at"], after - before)])
+
+
+def quota_book(*, api_key: ApiKey | None, request_id: int, needed: int, booked: int, now: datetime) -> None:
+    """Book a stored request's parts on its key's row of the day, and refuse it with a 429 past
+    the daily quota (raised inside the storing transaction, it is rolled back whole).
+
+    `needed` is what the quota check compares (request_parts), `booked` what the request adds to
+    the day's exact count at most (its stored rows and counted audiences; later growth is added
+    as it happens). Fits under a verified row: accepted, one statement. Else the day's rows (this
+    request's left out) are counted exactly, compared as before, and the row set from that count."""
+    if api_key is None:
+        return
+    day = _usage_day(now)
+    used_after, verified = _usage_add(api_key_id=api_key.pk, day=day, parts=booked)
+    quota = api_key.daily_quota_parts
+    if not quota or needed == 0 or (verified and used_after - booked + needed <= quota):
+        return
+    used = api_key_parts_used_today(api_key=api_key, now=now, besides_request_id=request_id)
+    if used + needed > quota:
+        retry_after = int((day_start(now) + timedelta(days=1) - now).total_seconds()) + 1
+        raise ContractError(
+            QUOTA_EXCEEDED.format(quota=quota, used=used, needed=needed),
+            status_code=429,
+            headers={"Retry-After": str(retry_after)},
+        )
+    ApiKeyDailyUsage.objects.filter(api_key_id=api_key.pk, day=day).update(parts=used + booked, verified=True)
 
 
 def recipients_refused(recipients: Iterable[Recipient]) -> list[tuple[Recipient, str, str]]:

@@ -164,11 +164,10 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
     for spec in specs:
         if spec.personalised and spec.position in audiences:
             parts_by_message[spec.position] = quotas.audience_rendered_parts(audiences[spec.position], spec.content)
-    quotas.request_parts_check(
-        needed=quotas.request_parts(
-            specs=specs, phones_by_message=phones_by_message, parts_by_message=parts_by_message, counted=sizes
-        )
+    needed = quotas.request_parts(
+        specs=specs, phones_by_message=phones_by_message, parts_by_message=parts_by_message, counted=sizes
     )
+    quotas.request_parts_check(needed=needed)
     counted = quotas.quota_check(
         api_key=api_key,
         specs=specs,
@@ -177,12 +176,23 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
         now=now,
         parts_by_message=parts_by_message,
         counted=sizes,
+        book_later=True,
+    )
+    # What the request adds to the day's exact count: each stored text as that count reads it, and
+    # a counted audience at its template's parts until its texts are rendered.
+    booked = sum(
+        quotas.stored_text_parts(row.content, empty=row.message.parts)
+        for row in recipients
+        if row.state == RecipientState.INITIAL
     )
     for message in messages:
         if message.position in counted:
             message.expected_total = counted[message.position]
             message.save(update_fields=["expected_total"])
+            waiting = message.parts * message.expected_total
+            booked += max(waiting, parts_by_message.get(message.position, waiting))
     Recipient.objects.bulk_create(recipients, batch_size=2000)
+    quotas.quota_book(api_key=api_key, request_id=request.id, needed=needed, booked=booked, now=now)
 
     expand = [m.pk for m in messages if not m.expansion_done]
     priority = any(m.priority for m in messages)
