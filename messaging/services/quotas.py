@@ -399,7 +399,15 @@ def message_expansion_grown(message_id: int, before: int) -> None:
         usage_grow([(request["request__api_key_id"], request["request__created_at"], after - before)])
 
 
-def quota_book(*, api_key: ApiKey | None, request_id: int, needed: int, booked: int, now: datetime) -> None:
+def quota_book(
+    *,
+    api_key: ApiKey | None,
+    request_id: int,
+    needed: int,
+    booked: int,
+    now: datetime,
+    usage: tuple[int, bool] | None = None,
+) -> None:
     """Book a stored request's parts on its key's row of the day, and refuse it with a 429 past
     the daily quota (raised inside the storing transaction, it is rolled back whole).
 
@@ -410,7 +418,8 @@ def quota_book(*, api_key: ApiKey | None, request_id: int, needed: int, booked: 
     if api_key is None:
         return
     day = _usage_day(now)
-    used_after, verified = _usage_add(api_key_id=api_key.pk, day=day, parts=booked)
+    # `usage`: the upsert's answer when the caller's own statement made it.
+    used_after, verified = usage or _usage_add(api_key_id=api_key.pk, day=day, parts=booked)
     quota = api_key.daily_quota_parts
     if not quota or needed == 0 or (verified and used_after - booked + needed <= quota):
         return

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audiences.criteria import CriteriaError
@@ -15,7 +15,7 @@ from audiences.selectors import audience_owner_of_client, member_reachable, memb
 from messaging.api.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError, Problem, invalid_format
 from messaging.api.normaliser import MessageSpec
 from messaging.ids import next_request_id
-from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
+from messaging.models import ApiKeyDailyUsage, Recipient, RecipientState, SmsMessage, SmsRequest
 from messaging.personalise import member_values, render
 from messaging.text import text_layout
 
@@ -62,9 +62,10 @@ def sms_request_submit(
     check_user_existence: bool = True,
 ) -> SubmitResult:
     quotas.number_types_check(api_key=api_key, specs=specs)
+    store = _store_listed if connection.vendor == "postgresql" and not any(s.by_segment for s in specs) else _store
     for _ in range(3):
         try:
-            request = _store(
+            request = store(
                 specs=specs,
                 client=client,
                 api_key=api_key,
@@ -74,7 +75,7 @@ def sms_request_submit(
                 idempotency_key=idempotency_key,
                 check_user_existence=check_user_existence,
             )
-            return SubmitResult(request_id=request.id)
+            return SubmitResult(request_id=request if isinstance(request, int) else request.id)
         except IntegrityError:
             # Either the same Idempotency-Key raced us, or (rarely) two nodes drew one id.
             replay = sms_request_find_replay(client=client, idempotency_key=idempotency_key, body_hash=body_hash)
@@ -198,6 +199,203 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
     priority = any(m.priority for m in messages)
     transaction.on_commit(lambda: wakeups.request_accepted(expand_message_ids=expand, priority=priority))
     return request
+
+
+@transaction.atomic
+def _store_listed(*, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence):
+    """_store for a request that lists its recipients, on PostgreSQL: the same checks on the same
+    rows, then the request, its messages, their recipients and the key's parts of the day written
+    by one statement (recipients as column arrays, no model instance each); returns the id."""
+    now = timezone.now()
+    if idempotency_key:
+        since = now - timedelta(hours=settings.IDEMPOTENCY_WINDOW_HOURS)
+        SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key, created_at__lt=since).update(
+            idempotency_key=None
+        )
+    request = SmsRequest(
+        id=next_request_id(),
+        api_key=api_key,
+        user=user,
+        format=request_format,
+        body_hash=body_hash,
+        idempotency_key=idempotency_key or None,
+        client=client,
+        check_user_existence=check_user_existence,
+    )
+    member_ids = [r.member_id for s in specs for r in s.recipients if r.member_id is not None]
+    mobiles = [r.mobile for s in specs for r in s.recipients if r.mobile]
+    caller = audience_owner_of_client(client)
+    by_id = members_by_ids(ids=member_ids, caller=caller) if member_ids else {}
+    by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
+    messages, rows_of = [], {}
+    phones_by_message, parts_by_message, too_long = {}, {}, []
+    booked = 0
+    for spec in specs:
+        layout = text_layout(spec.content)
+        message = SmsMessage(
+            request=request,
+            position=spec.position,
+            content=spec.content,
+            channel=spec.channel,
+            priority=spec.priority,
+            start_at=spec.start_at,
+            expires_at=spec.expires_at,
+            voice_on_failure=spec.voice_on_failure,
+            encoding=layout.encoding,
+            parts=layout.parts,
+            personalised=spec.personalised,
+            criteria=spec.criteria,
+            expansion_done=True,
+        )
+        messages.append(message)
+        rows = rows_of[spec.position] = _listed_rows(spec, by_id, by_mobile, check_user_existence)
+        sendable = [row for row in rows if row[3]]
+        if not sendable:
+            raise ContractError(NO_ACTIVE_MEMBERS)
+        phones_by_message[spec.position] = [row[1] for row in sendable]
+        if spec.personalised:
+            if any(quotas.rendered_too_long(row[2]) for row in sendable):
+                too_long.append(spec.position)
+            parts_by_message[spec.position] = sum(text_layout(row[2] or spec.content).parts for row in sendable)
+            booked += sum(quotas.stored_text_parts(row[2], empty=layout.parts) for row in sendable)
+        else:
+            parts_by_message[spec.position] = layout.parts * len(sendable)
+            booked += layout.parts * len(sendable)
+    if too_long:
+        limit = settings.SMS_MAX_RENDERED_CHARS
+        raise invalid_format([Problem(quotas.RENDERED_TOO_LONG.format(limit=limit), n) for n in too_long])
+    needed = quotas.request_parts(specs=specs, phones_by_message=phones_by_message, parts_by_message=parts_by_message)
+    quotas.request_parts_check(needed=needed)
+    quotas.quota_check(
+        api_key=api_key,
+        specs=specs,
+        phones_by_message=phones_by_message,
+        now=now,
+        parts_by_message=parts_by_message,
+        book_later=True,
+    )
+    sql, params = _insert_statement(request, messages, rows_of, api_key=api_key, booked=booked, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        usage = cursor.fetchone() if api_key is not None else None
+    if usage is not None:
+        quotas.quota_book(
+            api_key=api_key, request_id=request.id, needed=needed, booked=booked, now=now, usage=tuple(usage)
+        )
+    priority = any(m.priority for m in messages)
+    transaction.on_commit(lambda: wakeups.request_accepted(expand_message_ids=[], priority=priority))
+    return request.id
+
+
+def _db_values(instance, fields) -> list:
+    """The values an INSERT of `instance` would write to `fields` (defaults, auto_now included)."""
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+
+
+def _insert_statement(request, messages, rows_of, *, api_key, booked, now):
+    """One statement: the request, its messages (joined by position) and their recipients (one
+    array per column, unnested), and, for a key, the upsert of its parts of the day returning
+    (parts, verified)."""
+    qn = connection.ops.quote_name
+    params = []
+
+    def columns(model, skip=()):
+        """The columns an INSERT writes: not a serial key, not one the database fills by its default."""
+        return [
+            f
+            for f in model._meta.concrete_fields
+            if f.name not in skip and not getattr(f, "db_returning", False) and not f.has_db_default()
+        ]
+
+    request_fields = columns(SmsRequest)
+    params += _db_values(request, request_fields)
+    request_sql = (
+        f"INSERT INTO {qn(SmsRequest._meta.db_table)} ({', '.join(qn(f.column) for f in request_fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(request_fields))}) RETURNING {qn('id')}"
+    )
+    message_fields = columns(SmsMessage, skip=("request",))
+    values = []
+    for message in messages:
+        values.append("(" + ", ".join(f"%s::{f.db_type(connection)}" for f in message_fields) + ")")
+        params += _db_values(message, message_fields)
+    names = [f"c{i}" for i in range(len(message_fields))]
+    message_sql = (
+        f"INSERT INTO {qn(SmsMessage._meta.db_table)} (request_id, {', '.join(qn(f.column) for f in message_fields)}) "
+        f"SELECT req.id, {', '.join('v.' + n for n in names)} FROM req, (VALUES {', '.join(values)}) "
+        f"AS v({', '.join(names)}) RETURNING id, {qn('position')}"
+    )
+    # Recipients: the columns a row varies in, and the others as its message's prototype has them.
+    varying = ("member_id", "phone", "content", "state", "final_at", "error")
+    recipient_fields = columns(Recipient, skip=("message",))
+    arrays: list[list] = [[] for _ in recipient_fields]
+    positions = []
+    for message in messages:
+        rows = rows_of[message.position]
+        prototype = Recipient(
+            message_id=0,
+            channel=message.channel,
+            priority=message.priority,
+            due_at=message.start_at,
+            expires_at=message.expires_at,
+        )
+        base = _db_values(prototype, recipient_fields)
+        positions += [message.position] * len(rows)
+        for i, field in enumerate(recipient_fields):
+            if field.attname in varying:
+                k = varying.index(field.attname)
+                if field.attname == "state":
+                    arrays[i] += [RecipientState.INITIAL if row[3] else RecipientState.NOT_ATTEMPTED for row in rows]
+                elif field.attname == "final_at":
+                    arrays[i] += [None if row[3] else now for row in rows]
+                elif field.attname == "error":
+                    arrays[i] += [row[4] for row in rows]
+                else:
+                    arrays[i] += [row[k] if k < 3 else None for row in rows]
+            else:
+                arrays[i] += [base[i]] * len(rows)
+    names = [f"c{i}" for i in range(len(recipient_fields))]
+    unnest = ", ".join(["%s::integer[]"] + [f"%s::{f.db_type(connection)}[]" for f in recipient_fields])
+    params += [positions] + arrays
+    recipient_sql = (
+        f"INSERT INTO {qn(Recipient._meta.db_table)} (message_id, {', '.join(qn(f.column) for f in recipient_fields)}) "
+        f"SELECT msg.id, {', '.join('v.' + n for n in names)} FROM unnest({unnest}) "
+        f"AS v(pos, {', '.join(names)}) JOIN msg ON msg.{qn('position')} = v.pos"
+    )
+    statement = f"WITH req AS ({request_sql}), msg AS ({message_sql}), rcp AS ({recipient_sql}) "
+    if api_key is None:
+        return statement + "SELECT 1", params
+    table = qn(ApiKeyDailyUsage._meta.db_table)
+    statement += (
+        f"INSERT INTO {table} (api_key_id, day, parts, verified) VALUES (%s, %s, %s, false) "
+        f"ON CONFLICT (api_key_id, day) DO UPDATE SET parts = {table}.parts + EXCLUDED.parts RETURNING parts, verified"
+    )
+    params += [api_key.pk, quotas.day_start(now).date(), booked]
+    return statement, params
+
+
+def _listed_rows(spec, by_id, by_mobile, check_user_existence) -> list[tuple]:
+    """_listed_recipients as plain tuples: (member id, phone, content, reachable, error)."""
+    rows: dict[str, tuple] = {}
+    for ref in spec.recipients:
+        member: Member | None
+        if ref.member_id is not None:
+            member = by_id.get(ref.member_id)
+            if member is None or not member.mobile:
+                continue
+            phone = member.mobile
+            reachable = member_reachable(member, channel=spec.channel)
+        else:
+            phone = ref.mobile
+            member = by_mobile.get(phone)
+            reachable = member_reachable(member, channel=spec.channel) if member else not check_user_existence
+        if phone in rows:
+            continue
+        content = ""
+        if spec.personalised:
+            content = render(spec.content, member_values(member) if member else {"mobile": phone})
+        error = "" if reachable else ("not an audience member" if member is None else "inactive or opted out")
+        rows[phone] = (member.pk if member else None, phone, content, reachable, error)
+    return list(rows.values())
 
 
 def _counted_audiences(api_key, specs, messages) -> dict:
