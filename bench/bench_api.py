@@ -24,7 +24,8 @@ BENCH_API_REDIS (default redis://127.0.0.1:6379, db 9 for the broker and 10 for 
 numbers of BENCH_API_REDIS_DBS),
 BENCH_SECONDS per run (default 15), BENCH_WARMUP_SECONDS (default 3), BENCH_CONNECTIONS (default 16),
 BENCH_WRK_THREADS (default 2), BENCH_API_QUOTA_PARTS the bench key's daily quota (default
-1,000,000,000: the quota check runs; 0 is no quota, and skips it).
+1,000,000,000: the quota check runs; 0 is no quota, and skips it), BENCH_API_GUNICORN another
+gunicorn command than README's to measure (a worker class or count).
 """
 
 import json
@@ -169,7 +170,10 @@ def row_counts() -> dict[str, int]:
 
 
 def production_gunicorn() -> list[str]:
-    """The gunicorn command of README's production section, as its words."""
+    """The gunicorn command of README's production section, as its words (BENCH_API_GUNICORN, a
+    whole gunicorn command, measures another one beside it)."""
+    if os.environ.get("BENCH_API_GUNICORN"):
+        return shlex.split(os.environ["BENCH_API_GUNICORN"])
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Running in production", 1)[1].split("\n## ", 1)[0]
     line = next(line.strip() for line in section.splitlines() if line.strip().startswith("gunicorn "))
