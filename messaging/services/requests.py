@@ -353,13 +353,24 @@ def _insert_statement(request, messages, rows_of, *, api_key, booked, now):
                     arrays[i] += [row[k] if k < 3 else None for row in rows]
             else:
                 arrays[i] += [base[i]] * len(rows)
-    names = [f"c{i}" for i in range(len(recipient_fields))]
-    unnest = ", ".join(["%s::integer[]"] + [f"%s::{f.db_type(connection)}[]" for f in recipient_fields])
-    params += [positions] + arrays
+    # A column that holds one value in every row is sent once, not as an array: most of them do,
+    # and each array element costs its quoting.
+    select, unnest, names, scalars, vectors = [], ["%s::integer[]"], ["pos"], [], [positions]
+    for i, (field, column) in enumerate(zip(recipient_fields, arrays, strict=True)):
+        first = column[0] if column else None
+        if all(value == first for value in column):
+            select.append(f"%s::{field.db_type(connection)}")
+            scalars.append(first)
+        else:
+            select.append(f"v.c{i}")
+            unnest.append(f"%s::{field.db_type(connection)}[]")
+            names.append(f"c{i}")
+            vectors.append(column)
+    params += scalars + vectors
     recipient_sql = (
         f"INSERT INTO {qn(Recipient._meta.db_table)} (message_id, {', '.join(qn(f.column) for f in recipient_fields)}) "
-        f"SELECT msg.id, {', '.join('v.' + n for n in names)} FROM unnest({unnest}) "
-        f"AS v(pos, {', '.join(names)}) JOIN msg ON msg.{qn('position')} = v.pos"
+        f"SELECT msg.id, {', '.join(select)} FROM unnest({', '.join(unnest)}) "
+        f"AS v({', '.join(names)}) JOIN msg ON msg.{qn('position')} = v.pos"
     )
     statement = f"WITH req AS ({request_sql}), msg AS ({message_sql}), rcp AS ({recipient_sql}) "
     if api_key is None:
