@@ -20,18 +20,21 @@ at the request a personalised one counts each member's text rendered in the data
 stores the text it renders on the row (so the day's count sees it from then on) and refuses one
 longer than SMS_MAX_RENDERED_CHARS, which bounds what a member edited since can grow to.
 
-The daily quota is checked in O(1): each key has a row a UTC day (ApiKeyDailyUsage) that its
-accepted requests add their cost to, by one upsert in the transaction that stores them, and that
-every later growth of the day's count is added to as it happens (a text rendered at send time,
-a resend, a voice call, an expansion past its counted audience); what lowers the count (a cancel,
-a recipient not attempted) is not subtracted. So the row is never below the exact count, and a
-request that fits under it fits the quota as the exact count would say. A request that does not
-fit under it, or a key's first request of the day (the row is new, not yet verified), is checked
-against the exact count of the day's rows, as before, and the row is set from it. The upsert's
-row lock, held to the commit, orders a key's requests as the key's row lock did, for one
-statement and the commit rather than for the whole count.
+The daily quota is checked in O(1): a key's parts of each UTC day are booked on a few rows
+(ApiKeyDailyUsage, its shards), each request adding its cost to one of them by one upsert in the
+transaction that stores it, and every later growth of the day's count (a text rendered at send
+time, a resend, a voice call, an expansion past its counted audience) is added as it happens;
+what lowers the count (a cancel, a recipient not attempted) is not subtracted. So the shards
+together never fall below the exact count. With a quota, each shard holds a share of it (its
+budget, verified for that quota): a request that fits its shard's budget fits the quota as the
+exact count would say, and a key's requests lock different rows, so they do not wait for each
+other's commits. A request that does not fit, finds its shard unverified (a key's first request
+of the day, a growth since) or set for another quota, is stored again with every shard of the
+day locked: the day's rows are counted exactly as before (the same 429), and the shards are set
+from that count.
 """
 
+import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -39,7 +42,7 @@ from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Length, Replace
 from django.db.models.lookups import GreaterThan
@@ -334,31 +337,76 @@ def _usage_day(moment: datetime) -> date:
     return day_start(moment).date()
 
 
-def _usage_add(*, api_key_id: int, day: date, parts: int) -> tuple[int, bool]:
-    """Add `parts` to the key's row of the day (made, unverified, when there is none): its parts
-    and whether it is verified, after the addition. The row stays locked to the commit."""
+class QuotaNeedsLock(Exception):  # noqa: N818 - a signal to the caller, not an error
+    """The request does not fit its shard's budget, or the shard is not verified for the key's
+    quota: store it again with quota_lock (its transaction is rolled back)."""
+
+
+SHARD_MIN_PARTS = 1000  # a shard's budget is at least this (so a small quota is one shard)
+
+
+def usage_plan(quota: int) -> list[int]:
+    """The budget of each shard of a key's day: the quota shared out, at most
+    API_KEY_USAGE_SHARDS shards of at least SHARD_MIN_PARTS (one shard for a small quota); a key
+    without a quota books on every shard, with no budget (0)."""
+    shards = max(1, settings.API_KEY_USAGE_SHARDS)
+    if not quota:
+        return [0] * shards
+    count = max(1, min(shards, quota // SHARD_MIN_PARTS))
+    return [quota // count + (quota % count if shard == 0 else 0) for shard in range(count)]
+
+
+def usage_shard(quota: int) -> int:
+    """The shard a request books on: any one of the plan's, so that a key's requests spread."""
+    return random.randrange(len(usage_plan(quota)))  # noqa: S311 - a spread, not a secret
+
+
+def usage_upsert_sql() -> str:
+    """Add parts to one shard of a key's day (made, unverified, when missing), returning
+    (parts, verified, quota) after the addition; parameters: key id, day, shard, parts."""
     table = connection.ops.quote_name(ApiKeyDailyUsage._meta.db_table)
+    return (
+        f"INSERT INTO {table} (api_key_id, day, shard, parts, verified, quota) VALUES (%s, %s, %s, %s, false, 0) "
+        f"ON CONFLICT (api_key_id, day, shard) DO UPDATE SET parts = {table}.parts + EXCLUDED.parts "
+        "RETURNING parts, verified, quota"
+    )
+
+
+def _usage_add(*, api_key_id: int, day: date, shard: int, parts: int) -> tuple[int, bool, int]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (api_key_id, day, parts, verified) VALUES (%s, %s, %s, %s) "
-            f"ON CONFLICT (api_key_id, day) DO UPDATE SET parts = {table}.parts + EXCLUDED.parts "
-            "RETURNING parts, verified",
-            [api_key_id, connection.ops.adapt_datefield_value(day), parts, False],
-        )
-        used, verified = cursor.fetchone()
-    return int(used), bool(verified)
+        cursor.execute(usage_upsert_sql(), [api_key_id, connection.ops.adapt_datefield_value(day), shard, parts])
+        used, verified, quota = cursor.fetchone()
+    return int(used), bool(verified), int(quota)
+
+
+def _usage_lock(*, api_key_id: int, day: date, shards: int) -> None:
+    """Lock every shard of a key's day, in shard order (the plan's made when missing)."""
+    ApiKeyDailyUsage.objects.bulk_create(
+        [ApiKeyDailyUsage(api_key_id=api_key_id, day=day, shard=shard) for shard in range(shards)],
+        ignore_conflicts=True,
+    )
+    list(
+        ApiKeyDailyUsage.objects.select_for_update()
+        .filter(api_key_id=api_key_id, day=day)
+        .order_by("shard")
+        .values_list("pk", flat=True)
+    )
 
 
 def usage_grow(growth: Iterable[tuple[int | None, datetime, int]]) -> None:
-    """Add later growth of the day's count to the keys' rows: (key id, the request's created_at,
-    parts) each; what is not a key's or not a growth is left out. Call it after the change, in
-    its transaction when it has one."""
+    """Add later growth of the day's count to the keys' shards: (key id, the request's created_at,
+    parts) each; what is not a key's or not a growth is left out. The growth goes to shard 0 and
+    every shard of the day is marked unverified, so that the key's next request with a quota
+    counts the day exactly and shares it out again. Call it in the transaction of the change."""
     totals: dict[tuple[int, date], int] = defaultdict(int)
     for api_key_id, created_at, parts in growth:
         if api_key_id is not None and parts > 0:
             totals[(api_key_id, _usage_day(created_at))] += parts
     for (api_key_id, day), parts in sorted(totals.items()):  # one order: no deadlock between two
-        _usage_add(api_key_id=api_key_id, day=day, parts=parts)
+        with transaction.atomic():
+            _usage_lock(api_key_id=api_key_id, day=day, shards=1)
+            ApiKeyDailyUsage.objects.filter(api_key_id=api_key_id, day=day, shard=0).update(parts=F("parts") + parts)
+            ApiKeyDailyUsage.objects.filter(api_key_id=api_key_id, day=day).update(verified=False)
 
 
 def recipients_added(rows: Iterable[Recipient]) -> None:
@@ -399,39 +447,81 @@ def message_expansion_grown(message_id: int, before: int) -> None:
         usage_grow([(request["request__api_key_id"], request["request__created_at"], after - before)])
 
 
+def quota_lock(*, api_key: ApiKey | None, now: datetime) -> int | None:
+    """For a request stored after QuotaNeedsLock: lock every shard of the key's day (waiting for
+    the requests that hold one to commit) and count the day exactly, before the request's rows
+    are written. None for a key without a quota."""
+    if api_key is None or not api_key.daily_quota_parts:
+        return None
+    _usage_lock(api_key_id=api_key.pk, day=_usage_day(now), shards=len(usage_plan(api_key.daily_quota_parts)))
+    return api_key_parts_used_today(api_key=api_key, now=now)
+
+
 def quota_book(
     *,
     api_key: ApiKey | None,
-    request_id: int,
     needed: int,
     booked: int,
     now: datetime,
-    usage: tuple[int, bool] | None = None,
+    shard: int,
+    usage: tuple[int, bool, int] | None = None,
+    locked_used: int | None = None,
 ) -> None:
-    """Book a stored request's parts on its key's row of the day, and refuse it with a 429 past
-    the daily quota (raised inside the storing transaction, it is rolled back whole).
+    """Book a stored request's parts on one shard of its key's day, and check the daily quota
+    (raised inside the storing transaction, a refusal rolls it back whole).
 
     `needed` is what the quota check compares (request_parts), `booked` what the request adds to
     the day's exact count at most (its stored rows and counted audiences; later growth is added
-    as it happens). Fits under a verified row: accepted, one statement. Else the day's rows (this
-    request's left out) are counted exactly, compared as before, and the row set from that count."""
+    as it happens), `usage` the shard upsert's answer when the caller's statement made it. Fits
+    the shard's budget, verified for the key's quota: accepted. Else QuotaNeedsLock, and the
+    caller stores the request again with `locked_used` (quota_lock): the day's exact count is
+    compared as before (the 429 past the quota), and the shards are set from it."""
     if api_key is None:
         return
-    day = _usage_day(now)
-    # `usage`: the upsert's answer when the caller's own statement made it.
-    used_after, verified = usage or _usage_add(api_key_id=api_key.pk, day=day, parts=booked)
     quota = api_key.daily_quota_parts
-    if not quota or needed == 0 or (verified and used_after - booked + needed <= quota):
+    day = _usage_day(now)
+    if locked_used is not None:
+        if needed and locked_used + needed > quota:
+            retry_after = int((day_start(now) + timedelta(days=1) - now).total_seconds()) + 1
+            raise ContractError(
+                QUOTA_EXCEEDED.format(quota=quota, used=locked_used, needed=needed),
+                status_code=429,
+                headers={"Retry-After": str(retry_after)},
+            )
+        if usage is None:
+            _usage_add(api_key_id=api_key.pk, day=day, shard=shard, parts=booked)
+        _usage_share_out(api_key_id=api_key.pk, day=day, total=locked_used + booked, quota=quota)
         return
-    used = api_key_parts_used_today(api_key=api_key, now=now, besides_request_id=request_id)
-    if used + needed > quota:
-        retry_after = int((day_start(now) + timedelta(days=1) - now).total_seconds()) + 1
-        raise ContractError(
-            QUOTA_EXCEEDED.format(quota=quota, used=used, needed=needed),
-            status_code=429,
-            headers={"Retry-After": str(retry_after)},
-        )
-    ApiKeyDailyUsage.objects.filter(api_key_id=api_key.pk, day=day).update(parts=used + booked, verified=True)
+    parts, verified, row_quota = usage or _usage_add(api_key_id=api_key.pk, day=day, shard=shard, parts=booked)
+    if not quota or needed == 0:
+        return
+    budgets = usage_plan(quota)
+    if (
+        verified
+        and row_quota == quota
+        and shard < len(budgets)
+        and parts - booked + max(needed, booked) <= budgets[shard]
+    ):
+        return
+    raise QuotaNeedsLock
+
+
+def _usage_share_out(*, api_key_id: int, day: date, total: int, quota: int) -> None:
+    """Set the (locked) shards of a key's day to `total` shared out in proportion to their
+    budgets, verified for `quota`; past the quota they stay unverified (every request counts)."""
+    budgets = usage_plan(quota)
+    shares = [min(budget, total * budget // quota) for budget in budgets]
+    rest = total - sum(shares)
+    for shard, budget in enumerate(budgets):
+        extra = min(rest, budget - shares[shard])
+        shares[shard] += extra
+        rest -= extra
+    shares[0] += rest
+    usage = ApiKeyDailyUsage.objects.filter(api_key_id=api_key_id, day=day)
+    usage.update(parts=0, verified=rest == 0, quota=quota)
+    for shard, share in enumerate(shares):
+        if share:
+            usage.filter(shard=shard).update(parts=share)
 
 
 def recipients_refused(recipients: Iterable[Recipient]) -> list[tuple[Recipient, str, str]]:

@@ -15,7 +15,7 @@ from audiences.selectors import audience_owner_of_client, member_reachable, memb
 from messaging.api.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError, Problem, invalid_format
 from messaging.api.normaliser import MessageSpec
 from messaging.ids import next_request_id
-from messaging.models import ApiKeyDailyUsage, Recipient, RecipientState, SmsMessage, SmsRequest
+from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
 from messaging.personalise import member_values, render
 from messaging.text import text_layout
 
@@ -63,7 +63,8 @@ def sms_request_submit(
 ) -> SubmitResult:
     quotas.number_types_check(api_key=api_key, specs=specs)
     store = _store_listed if connection.vendor == "postgresql" and not any(s.by_segment for s in specs) else _store
-    for _ in range(3):
+    locked = False
+    for _ in range(4):
         try:
             request = store(
                 specs=specs,
@@ -74,8 +75,11 @@ def sms_request_submit(
                 body_hash=body_hash,
                 idempotency_key=idempotency_key,
                 check_user_existence=check_user_existence,
+                locked=locked,
             )
             return SubmitResult(request_id=request if isinstance(request, int) else request.id)
+        except quotas.QuotaNeedsLock:
+            locked = True  # stored again, counted exactly with the key's day locked
         except IntegrityError:
             # Either the same Idempotency-Key raced us, or (rarely) two nodes drew one id.
             replay = sms_request_find_replay(client=client, idempotency_key=idempotency_key, body_hash=body_hash)
@@ -85,8 +89,11 @@ def sms_request_submit(
 
 
 @transaction.atomic
-def _store(*, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence):
+def _store(
+    *, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence, locked=False
+):
     now = timezone.now()
+    locked_used = quotas.quota_lock(api_key=api_key, now=now) if locked else None
     if idempotency_key:
         # A key older than the window may be used afresh; one within it (a request that raced
         # this one, say) keeps it, and the unique constraint turns this insert into a replay.
@@ -193,7 +200,14 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
             waiting = message.parts * message.expected_total
             booked += max(waiting, parts_by_message.get(message.position, waiting))
     Recipient.objects.bulk_create(recipients, batch_size=2000)
-    quotas.quota_book(api_key=api_key, request_id=request.id, needed=needed, booked=booked, now=now)
+    quotas.quota_book(
+        api_key=api_key,
+        needed=needed,
+        booked=booked,
+        now=now,
+        shard=quotas.usage_shard(api_key.daily_quota_parts) if api_key else 0,
+        locked_used=locked_used,
+    )
 
     expand = [m.pk for m in messages if not m.expansion_done]
     priority = any(m.priority for m in messages)
@@ -202,11 +216,14 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
 
 
 @transaction.atomic
-def _store_listed(*, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence):
+def _store_listed(
+    *, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence, locked=False
+):
     """_store for a request that lists its recipients, on PostgreSQL: the same checks on the same
     rows, then the request, its messages, their recipients and the key's parts of the day written
     by one statement (recipients as column arrays, no model instance each); returns the id."""
     now = timezone.now()
+    locked_used = quotas.quota_lock(api_key=api_key, now=now) if locked else None
     if idempotency_key:
         since = now - timedelta(hours=settings.IDEMPOTENCY_WINDOW_HOURS)
         SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key, created_at__lt=since).update(
@@ -274,13 +291,20 @@ def _store_listed(*, specs, client, api_key, user, request_format, body_hash, id
         parts_by_message=parts_by_message,
         book_later=True,
     )
-    sql, params = _insert_statement(request, messages, rows_of, api_key=api_key, booked=booked, now=now)
+    shard = quotas.usage_shard(api_key.daily_quota_parts) if api_key else 0
+    sql, params = _insert_statement(request, messages, rows_of, api_key=api_key, booked=booked, now=now, shard=shard)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         usage = cursor.fetchone() if api_key is not None else None
     if usage is not None:
         quotas.quota_book(
-            api_key=api_key, request_id=request.id, needed=needed, booked=booked, now=now, usage=tuple(usage)
+            api_key=api_key,
+            needed=needed,
+            booked=booked,
+            now=now,
+            shard=shard,
+            usage=tuple(usage),
+            locked_used=locked_used,
         )
     priority = any(m.priority for m in messages)
     transaction.on_commit(lambda: wakeups.request_accepted(expand_message_ids=[], priority=priority))
@@ -292,10 +316,10 @@ def _db_values(instance, fields) -> list:
     return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
 
 
-def _insert_statement(request, messages, rows_of, *, api_key, booked, now):
+def _insert_statement(request, messages, rows_of, *, api_key, booked, now, shard):
     """One statement: the request, its messages (joined by position) and their recipients (one
     array per column, unnested), and, for a key, the upsert of its parts of the day returning
-    (parts, verified)."""
+    (parts, verified, quota) of its shard."""
     qn = connection.ops.quote_name
     params = []
 
@@ -375,12 +399,8 @@ def _insert_statement(request, messages, rows_of, *, api_key, booked, now):
     statement = f"WITH req AS ({request_sql}), msg AS ({message_sql}), rcp AS ({recipient_sql}) "
     if api_key is None:
         return statement + "SELECT 1", params
-    table = qn(ApiKeyDailyUsage._meta.db_table)
-    statement += (
-        f"INSERT INTO {table} (api_key_id, day, parts, verified) VALUES (%s, %s, %s, false) "
-        f"ON CONFLICT (api_key_id, day) DO UPDATE SET parts = {table}.parts + EXCLUDED.parts RETURNING parts, verified"
-    )
-    params += [api_key.pk, quotas.day_start(now).date(), booked]
+    statement += quotas.usage_upsert_sql()
+    params += [api_key.pk, quotas.day_start(now).date(), shard, booked]
     return statement, params
 
 
