@@ -3,6 +3,8 @@
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache, lru_cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -11,7 +13,13 @@ from django.utils import timezone
 from audiences.criteria import CriteriaError
 from audiences.models import Member
 from audiences.segments import SegmentError
-from audiences.selectors import audience_owner_of_client, member_reachable, members_by_ids, members_by_mobiles
+from audiences.selectors import (
+    audience_owner_of_client,
+    member_reachable,
+    members_by_ids,
+    members_by_mobiles,
+    members_visible,
+)
 from messaging.api.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError, Problem, invalid_format
 from messaging.api.normaliser import MessageSpec
 from messaging.ids import next_request_id
@@ -242,8 +250,13 @@ def _store_listed(
     member_ids = [r.member_id for s in specs for r in s.recipients if r.member_id is not None]
     mobiles = [r.mobile for s in specs for r in s.recipients if r.mobile]
     caller = audience_owner_of_client(client)
-    by_id = members_by_ids(ids=member_ids, caller=caller) if member_ids else {}
-    by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
+    if any(spec.personalised for spec in specs):  # the texts need the whole member
+        by_id = members_by_ids(ids=member_ids, caller=caller) if member_ids else {}
+        by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
+    else:  # only what reachability reads: no model instance each
+        visible = members_visible(caller=caller)
+        by_id = {m.pk: m for m in _member_facts(visible.filter(id__in=member_ids))} if member_ids else {}
+        by_mobile = {m.mobile: m for m in _member_facts(visible.filter(mobile__in=mobiles))} if mobiles else {}
     messages, rows_of = [], {}
     phones_by_message, parts_by_message, too_long = {}, {}, []
     booked = 0
@@ -316,41 +329,27 @@ def _db_values(instance, fields) -> list:
     return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
 
 
+@cache
+def _columns(model, skip=()) -> tuple:
+    """The columns an INSERT writes: not a serial key, not one the database fills by its default."""
+    return tuple(
+        f
+        for f in model._meta.concrete_fields
+        if f.name not in skip and not getattr(f, "db_returning", False) and not f.has_db_default()
+    )
+
+
 def _insert_statement(request, messages, rows_of, *, api_key, booked, now, shard):
     """One statement: the request, its messages (joined by position) and their recipients (one
     array per column, unnested), and, for a key, the upsert of its parts of the day returning
     (parts, verified, quota) of its shard."""
-    qn = connection.ops.quote_name
-    params = []
-
-    def columns(model, skip=()):
-        """The columns an INSERT writes: not a serial key, not one the database fills by its default."""
-        return [
-            f
-            for f in model._meta.concrete_fields
-            if f.name not in skip and not getattr(f, "db_returning", False) and not f.has_db_default()
-        ]
-
-    request_fields = columns(SmsRequest)
-    params += _db_values(request, request_fields)
-    request_sql = (
-        f"INSERT INTO {qn(SmsRequest._meta.db_table)} ({', '.join(qn(f.column) for f in request_fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(request_fields))}) RETURNING {qn('id')}"
-    )
-    message_fields = columns(SmsMessage, skip=("request",))
-    values = []
+    params = _db_values(request, _columns(SmsRequest))
+    message_fields = _columns(SmsMessage, ("request",))
     for message in messages:
-        values.append("(" + ", ".join(f"%s::{f.db_type(connection)}" for f in message_fields) + ")")
         params += _db_values(message, message_fields)
-    names = [f"c{i}" for i in range(len(message_fields))]
-    message_sql = (
-        f"INSERT INTO {qn(SmsMessage._meta.db_table)} (request_id, {', '.join(qn(f.column) for f in message_fields)}) "
-        f"SELECT req.id, {', '.join('v.' + n for n in names)} FROM req, (VALUES {', '.join(values)}) "
-        f"AS v({', '.join(names)}) RETURNING id, {qn('position')}"
-    )
     # Recipients: the columns a row varies in, and the others as its message's prototype has them.
     varying = ("member_id", "phone", "content", "state", "final_at", "error")
-    recipient_fields = columns(Recipient, skip=("message",))
+    recipient_fields = _columns(Recipient, ("message",))
     arrays: list[list] = [[] for _ in recipient_fields]
     positions = []
     for message in messages:
@@ -379,29 +378,70 @@ def _insert_statement(request, messages, rows_of, *, api_key, booked, now, shard
                 arrays[i] += [base[i]] * len(rows)
     # A column that holds one value in every row is sent once, not as an array: most of them do,
     # and each array element costs its quoting.
-    select, unnest, names, scalars, vectors = [], ["%s::integer[]"], ["pos"], [], [positions]
-    for i, (field, column) in enumerate(zip(recipient_fields, arrays, strict=True)):
+    scalars, vectors, mask = [], [positions], []
+    for column in arrays:
         first = column[0] if column else None
-        if all(value == first for value in column):
-            select.append(f"%s::{field.db_type(connection)}")
+        constant = all(value == first for value in column)
+        mask.append(constant)
+        if constant:
             scalars.append(first)
+        else:
+            vectors.append(column)
+    params += scalars + vectors
+    if api_key is not None:
+        params += [api_key.pk, quotas.day_start(now).date(), shard, booked]
+    return _statement_text(len(messages), tuple(mask), api_key is not None), params
+
+
+@lru_cache(maxsize=256)
+def _statement_text(message_count: int, constant: tuple[bool, ...], booked: bool) -> str:
+    """The statement's text for a request of `message_count` messages whose recipient columns
+    are sent once (`constant`) or as arrays, with the key's booking or without: built once."""
+    qn = connection.ops.quote_name
+    request_fields = _columns(SmsRequest)
+    request_sql = (
+        f"INSERT INTO {qn(SmsRequest._meta.db_table)} ({', '.join(qn(f.column) for f in request_fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(request_fields))}) RETURNING {qn('id')}"
+    )
+    message_fields = _columns(SmsMessage, ("request",))
+    row = "(" + ", ".join(f"%s::{f.db_type(connection)}" for f in message_fields) + ")"
+    names = [f"c{i}" for i in range(len(message_fields))]
+    message_sql = (
+        f"INSERT INTO {qn(SmsMessage._meta.db_table)} (request_id, {', '.join(qn(f.column) for f in message_fields)}) "
+        f"SELECT req.id, {', '.join('v.' + n for n in names)} FROM req, (VALUES {', '.join([row] * message_count)}) "
+        f"AS v({', '.join(names)}) RETURNING id, {qn('position')}"
+    )
+    recipient_fields = _columns(Recipient, ("message",))
+    select, unnest, names = [], ["%s::integer[]"], ["pos"]
+    for i, (field, once) in enumerate(zip(recipient_fields, constant, strict=True)):
+        if once:
+            select.append(f"%s::{field.db_type(connection)}")
         else:
             select.append(f"v.c{i}")
             unnest.append(f"%s::{field.db_type(connection)}[]")
             names.append(f"c{i}")
-            vectors.append(column)
-    params += scalars + vectors
     recipient_sql = (
         f"INSERT INTO {qn(Recipient._meta.db_table)} (message_id, {', '.join(qn(f.column) for f in recipient_fields)}) "
         f"SELECT msg.id, {', '.join(select)} FROM unnest({', '.join(unnest)}) "
         f"AS v({', '.join(names)}) JOIN msg ON msg.{qn('position')} = v.pos"
     )
     statement = f"WITH req AS ({request_sql}), msg AS ({message_sql}), rcp AS ({recipient_sql}) "
-    if api_key is None:
-        return statement + "SELECT 1", params
-    statement += quotas.usage_upsert_sql()
-    params += [api_key.pk, quotas.day_start(now).date(), shard, booked]
-    return statement, params
+    return statement + (quotas.usage_upsert_sql() if booked else "SELECT 1")
+
+
+class _MemberFacts(NamedTuple):
+    """What member_reachable and the recipient row read of a member."""
+
+    pk: int
+    mobile: str | None
+    active: bool
+    sms_subscription: bool
+    voice_subscription: bool
+
+
+def _member_facts(members) -> list[_MemberFacts]:
+    fields = ("pk", "mobile", "active", "sms_subscription", "voice_subscription")
+    return [_MemberFacts(*row) for row in members.values_list(*fields)]
 
 
 def _listed_rows(spec, by_id, by_mobile, check_user_existence) -> list[tuple]:
