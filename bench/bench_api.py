@@ -20,10 +20,12 @@ wrk, kannel and kannel-extras (Debian) are installed with apt-get when missing.
 
 Environment: BENCH_API_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench_api; its
 name must contain "bench", since its request tables are emptied; created and migrated if missing),
-BENCH_API_REDIS (default redis://127.0.0.1:6379, db 9 for the broker and 10 for the cache),
+BENCH_API_REDIS (default redis://127.0.0.1:6379, db 9 for the broker and 10 for the cache, or the two
+numbers of BENCH_API_REDIS_DBS),
 BENCH_SECONDS per run (default 15), BENCH_WARMUP_SECONDS (default 3), BENCH_CONNECTIONS (default 16),
 BENCH_WRK_THREADS (default 2), BENCH_API_QUOTA_PARTS the bench key's daily quota (default
-1,000,000,000: the quota check runs; 0 is no quota, and skips it).
+1,000,000,000: the quota check runs; 0 is no quota, and skips it), BENCH_API_GUNICORN another
+gunicorn command than README's to measure (a worker class or count).
 """
 
 import json
@@ -49,8 +51,9 @@ sys.path.insert(0, str(ROOT))
 
 DATABASE_URL = os.environ.get("BENCH_API_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/sms_bench_api"
 REDIS = (os.environ.get("BENCH_API_REDIS") or "redis://127.0.0.1:6379").rstrip("/")
-BROKER_URL = f"{REDIS}/9"
-CACHE_URL = f"{REDIS}/10"
+BROKER_DB, CACHE_DB = (int(n) for n in (os.environ.get("BENCH_API_REDIS_DBS") or "9,10").split(","))
+BROKER_URL = f"{REDIS}/{BROKER_DB}"
+CACHE_URL = f"{REDIS}/{CACHE_DB}"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
@@ -167,7 +170,10 @@ def row_counts() -> dict[str, int]:
 
 
 def production_gunicorn() -> list[str]:
-    """The gunicorn command of README's production section, as its words."""
+    """The gunicorn command of README's production section, as its words (BENCH_API_GUNICORN, a
+    whole gunicorn command, measures another one beside it)."""
+    if os.environ.get("BENCH_API_GUNICORN"):
+        return shlex.split(os.environ["BENCH_API_GUNICORN"])
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Running in production", 1)[1].split("\n## ", 1)[0]
     line = next(line.strip() for line in section.splitlines() if line.strip().startswith("gunicorn "))

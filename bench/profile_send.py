@@ -13,7 +13,8 @@ absent, not guessed.
 
 Environment: PROFILE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench_profile;
 its name must contain "bench", its request tables are emptied), PROFILE_REDIS (default
-redis://127.0.0.1:6379: db 14 the broker, db 15 the cache), PROFILE_REQUESTS (default 200 one-
+redis://127.0.0.1:6379: db 14 the broker, db 15 the cache; PROFILE_REDIS_DBS="5,6" names two others),
+PROFILE_REQUESTS (default 200 one-
 recipient requests, a quarter of that with 100 recipients), PROFILE_CPROFILE_TOP (default 12),
 PROFILE_QUOTA_PARTS the key's daily quota (default 1,000,000,000, as bench_api; 0 skips the check),
 PROFILE_DAY_ROWS (default 100000, 0 for none): recipient rows of the key's earlier requests of the
@@ -41,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 DATABASE_URL = os.environ.get("PROFILE_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/sms_bench_profile"
 REDIS = (os.environ.get("PROFILE_REDIS") or "redis://127.0.0.1:6379").rstrip("/")
+BROKER_DB, CACHE_DB = (int(n) for n in (os.environ.get("PROFILE_REDIS_DBS") or "14,15").split(","))
 REQUESTS = int(os.environ.get("PROFILE_REQUESTS", "200"))
 QUOTA_PARTS = int(os.environ.get("PROFILE_QUOTA_PARTS", "1000000000"))
 DAY_ROWS = int(os.environ.get("PROFILE_DAY_ROWS", "100000"))
@@ -51,8 +53,8 @@ PHONES = [f"+1415555{n:04d}" for n in range(100, 200)]
 os.environ.update(
     {
         "DATABASE_URL": DATABASE_URL,
-        "CELERY_BROKER_URL": f"{REDIS}/14",
-        "CACHE_URL": f"{REDIS}/15",
+        "CELERY_BROKER_URL": f"{REDIS}/{BROKER_DB}",
+        "CACHE_URL": f"{REDIS}/{CACHE_DB}",
         "DJANGO_SETTINGS_MODULE": "smsgateway.settings",
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
@@ -73,6 +75,10 @@ STEPS = [
     ("  member lookup", "messaging.services.requests", "members_by_ids"),
     ("  member lookup by mobile", "messaging.services.requests", "members_by_mobiles"),
     ("  recipient rows built", "messaging.services.requests", "_listed_recipients"),
+    ("  recipient rows built", "messaging.services.requests", "_listed_rows"),  # the one-statement path's
+    ("  store statement built (request, messages, recipients)", "messaging.services.requests", "_insert_statement"),
+    ("  quota booked (shard upsert answer checked)", "messaging.services.quotas", "quota_book"),
+    ("  quota: day locked and counted exactly", "messaging.services.quotas", "quota_lock"),
     ("  quota and countries", "messaging.services.quotas", "quota_check"),
     ("  quota and countries", "messaging.services.requests", "quota_check"),  # where imported by name
     ("  wake-up publish", "messaging.services.wakeups", "request_accepted"),
@@ -328,7 +334,7 @@ def main() -> int:
     print(f"load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     import redis
 
-    redis.Redis.from_url(f"{REDIS}/14").flushdb()
+    redis.Redis.from_url(f"{REDIS}/{BROKER_DB}").flushdb()
     return 0
 
 

@@ -6,4 +6,14 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
         from . import checks  # noqa: F401 - registers the system checks
+        from .models import ApiKey
+        from .services.api_keys import api_keys_forget
+
+        def forget(sender, instance, **kwargs):
+            api_keys_forget(pk=instance.pk)
+
+        post_save.connect(forget, sender=ApiKey, weak=False, dispatch_uid="messaging.api_key_forget_saved")
+        post_delete.connect(forget, sender=ApiKey, weak=False, dispatch_uid="messaging.api_key_forget_deleted")

@@ -102,6 +102,32 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
+class ApiKeyDailyUsage(models.Model):
+    """The message parts a key has booked on one UTC day (the day its requests were stored), in
+    shards: each request adds its cost to one shard, and every later growth of the day's count (a
+    text rendered at send time, a resend, a voice call, an expansion past its counted audience)
+    is added too. The shards together never fall below the parts the day's recipients really
+    count. With a quota, each shard has a share of it (its budget): a request that fits its
+    shard's budget fits the quota, and a key's requests do not wait for one another's commits
+    on one row. `verified` and `quota` say the shards were set from the exact count for that
+    quota; a request that does not fit, or finds its shard unverified or set for another quota,
+    is checked against the exact count with every shard of the day locked
+    (messaging.services.quotas)."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    shard = models.PositiveSmallIntegerField(default=0)
+    parts = models.BigIntegerField(default=0)
+    verified = models.BooleanField(default=False)
+    quota = models.PositiveIntegerField(default=0, help_text="The daily quota the shards were set for.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "day", "shard"], name="api_key_daily_usage_unique")]
+
+    def __str__(self):
+        return f"{self.api_key_id} {self.day} #{self.shard}: {self.parts}"
+
+
 class ProviderKind(models.TextChoices):
     SMPP = "SMPP", "SMPP 3.4"
     TWILIO = "TWILIO", "Twilio"

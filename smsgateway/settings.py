@@ -195,6 +195,12 @@ SMS_MAX_RENDERED_CHARS = env.int("SMS_MAX_RENDERED_CHARS", default=5000)
 SMS_MAX_XML_DEPTH = env.int("SMS_MAX_XML_DEPTH", default=32)
 SMS_DEFAULT_REGION = env.str("SMS_DEFAULT_REGION", default="US")
 API_KEY_DEFAULT_RATE_PER_MINUTE = env.int("API_KEY_DEFAULT_RATE_PER_MINUTE", default=600000)
+# How long a process trusts an API key it has verified, in seconds: a revocation or another change
+# made elsewhere takes effect within that time (at once in the process that made it); 0: no cache.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
+# The rows a key's parts of a day are booked on (each with a share of its quota), so that its
+# concurrent requests do not wait for each other's commits on one row.
+API_KEY_USAGE_SHARDS = env.int("API_KEY_USAGE_SHARDS", default=16)
 # How long an access token of GET /api/v1/oauth/accesstoken lives, in seconds.
 VOLTMX_ACCESS_TOKEN_SECONDS = env.int("VOLTMX_ACCESS_TOKEN_SECONDS", default=3600)
 # Unsafe, for legacy callers that cannot send credentials: serve Fetch All SMS and Get Full

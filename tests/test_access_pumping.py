@@ -546,3 +546,32 @@ def test_a_segment_members_text_rendered_at_send_time_counts_in_the_parts_used_t
     assert [len(sms.text) for sms in locmem.outbox] == [400]
     assert Recipient.objects.get().content == "y" * 400
     assert api_key_parts_used_today(api_key=api_key) == 3
+
+
+def test_a_text_rendered_at_send_time_longer_than_its_template_grows_the_keys_booked_parts(db):
+    from messaging.models import ApiKeyDailyUsage
+    from messaging.services.quotas import api_key_parts_used_today
+
+    test_a_segment_members_text_rendered_at_send_time_counts_in_the_parts_used_today(db)
+    from django.db.models import Sum
+
+    api_key = ApiKeyDailyUsage.objects.first().api_key
+    booked = ApiKeyDailyUsage.objects.aggregate(parts=Sum("parts"))["parts"]
+    assert booked >= api_key_parts_used_today(api_key=api_key) == 3
+
+
+def test_an_audience_counted_only_at_expansion_grows_the_keys_booked_parts(db):
+    from messaging.models import ApiKeyDailyUsage
+    from messaging.services.quotas import api_key_parts_used_today
+    from messaging.tasks import expand_message
+
+    for n in range(3):
+        MemberFactory(mobile=f"+1415555{n:04d}")
+    api_key, raw_key = api_key_create(name="unlimited", daily_quota_parts=0)
+    assert post_json(key_client(raw_key), to_everyone(content="hello")).status_code == 200
+    assert api_key_parts_used_today(api_key=api_key) == 0  # no audience counted at the request
+    expand_message(SmsMessage.objects.get().id)
+    assert api_key_parts_used_today(api_key=api_key) == 3
+    from django.db.models import Sum
+
+    assert ApiKeyDailyUsage.objects.filter(api_key=api_key).aggregate(parts=Sum("parts"))["parts"] == 3

@@ -182,3 +182,164 @@ def test_a_request_within_the_keys_limits_is_queued(limited):
     response = post_mobiles(raw_key, [US_PHONE, KE_PHONE])
     assert response.status_code == 200
     assert Recipient.objects.count() == 2
+
+
+def usage_of(api_key):
+    """The parts booked on the key's shards of the day, and whether every shard is verified."""
+    from messaging.models import ApiKeyDailyUsage
+
+    shards = list(ApiKeyDailyUsage.objects.filter(api_key=api_key).values_list("parts", "verified"))
+    return sum(parts for parts, _ in shards), all(verified for _, verified in shards)
+
+
+def test_a_keys_later_requests_of_the_day_are_checked_by_one_upsert_not_by_counting(limited):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 10
+    api_key.save()
+    assert post_mobiles(raw_key, [US_PHONE, KE_PHONE]).status_code == 200
+    assert usage_of(api_key) == (2, True)
+    with CaptureQueriesContext(connection) as queries:
+        assert post_mobiles(raw_key, [US_PHONE]).status_code == 200
+    statements = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "SUM(" not in statements and "FOR UPDATE" not in statements
+    assert "messaging_apikeydailyusage" in statements
+    assert usage_of(api_key) == (3, True)
+
+
+def test_a_refused_request_books_nothing(limited):
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 3
+    api_key.save()
+    assert post_mobiles(raw_key, [US_PHONE, KE_PHONE]).status_code == 200
+    assert post_mobiles(raw_key, [US_PHONE, GB_PHONE]).status_code == 429
+    assert usage_of(api_key) == (2, True)
+
+
+def test_parts_freed_by_a_cancel_are_found_by_the_exact_count_when_the_booked_parts_are_full(limited):
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 3
+    api_key.save()
+    assert post_mobiles(raw_key, [US_PHONE, KE_PHONE]).status_code == 200
+    Recipient.objects.update(state=RecipientState.CANCELLED)  # booked 2, the day's count now 0
+    assert post_mobiles(raw_key, [US_PHONE, GB_PHONE]).status_code == 200
+    assert usage_of(api_key) == (2, True)  # set from the exact count: 0 before, 2 booked
+    response = post_mobiles(raw_key, [US_PHONE, GB_PHONE])
+    assert response.status_code == 429
+    assert "2 used today, this request needs 2" in response.json()["message"]
+
+
+def test_the_first_request_of_the_day_counts_what_the_row_does_not_know(limited):
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 3
+    api_key.save()
+    stored_recipients(api_key, 2, created_at=datetime.now(UTC))  # stored before the row existed
+    response = post_mobiles(raw_key, [US_PHONE, GB_PHONE])
+    assert response.status_code == 429
+    assert "2 used today, this request needs 2" in response.json()["message"]
+    assert post_mobiles(raw_key, [US_PHONE]).status_code == 200
+    assert usage_of(api_key) == (3, True)
+
+
+def test_a_key_without_a_quota_books_its_parts_unverified(limited):
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 0
+    api_key.save()
+    assert post_mobiles(raw_key, [US_PHONE, KE_PHONE]).status_code == 200
+    assert usage_of(api_key) == (2, False)
+    api_key.daily_quota_parts = 3
+    api_key.save()
+    response = post_mobiles(raw_key, [US_PHONE, GB_PHONE])
+    assert response.status_code == 429
+    assert "2 used today, this request needs 2" in response.json()["message"]
+
+
+def test_a_stored_text_is_read_in_python_as_the_days_count_reads_it():
+    from messaging.services.quotas import stored_text_parts
+
+    assert stored_text_parts("") == 1
+    assert stored_text_parts("", empty=3) == 3
+    assert stored_text_parts("x" * 160) == 1
+    assert stored_text_parts("x" * 161) == 2
+    assert stored_text_parts("€" * 80) == 1  # an extension character counts two
+    assert stored_text_parts("€" * 81) == 2
+    assert stored_text_parts("é" * 70) == 1  # in GSM 03.38
+    assert stored_text_parts("ж" * 70) == 1
+    assert stored_text_parts("ж" * 71) == 2
+    assert stored_text_parts("😀" * 35) == 1  # the day's count's upper bound: every unit doubled
+    assert stored_text_parts("😀" + "ж" * 35) == 2
+
+
+@pytest.fixture
+def four_shards(limited, settings, monkeypatch):
+    """A quota of 4 parts on 4 shards of 1 part each; requests book on the shard `shard[0]`."""
+    from messaging.services import quotas
+
+    settings.API_KEY_USAGE_SHARDS = 4
+    monkeypatch.setattr(quotas, "SHARD_MIN_PARTS", 1)
+    shard = [0]
+    monkeypatch.setattr(quotas, "usage_shard", lambda quota: shard[0])
+    api_key, raw_key = limited
+    api_key.daily_quota_parts = 4
+    api_key.save()
+    return api_key, raw_key, shard
+
+
+def counted(raw_key, phones):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post_mobiles(raw_key, phones)
+    return response, any("SUM(" in query["sql"] for query in queries.captured_queries)
+
+
+def shards_of(api_key):
+    from messaging.models import ApiKeyDailyUsage
+
+    return list(ApiKeyDailyUsage.objects.filter(api_key=api_key).order_by("shard").values_list("parts", flat=True))
+
+
+def test_a_request_past_its_shards_budget_is_counted_exactly_and_the_quota_is_shared_out_again(four_shards):
+    api_key, raw_key, shard = four_shards
+    response, exact = counted(raw_key, [US_PHONE])
+    assert response.status_code == 200 and exact  # the key's first request of the day
+    assert shards_of(api_key) == [1, 0, 0, 0]
+    response, exact = counted(raw_key, [KE_PHONE])  # shard 0 is full: counted, and shared out
+    assert response.status_code == 200 and exact
+    assert shards_of(api_key) == [1, 1, 0, 0]
+    shard[0] = 2
+    response, exact = counted(raw_key, [GB_PHONE])  # fits shard 2's budget: no count
+    assert response.status_code == 200 and not exact
+    assert shards_of(api_key) == [1, 1, 1, 0]
+    response, exact = counted(raw_key, [US_PHONE, KE_PHONE])  # 3 + 2 past 4, by the exact count
+    assert response.status_code == 429 and exact
+    assert "3 used today, this request needs 2" in response.json()["message"]
+    assert post_mobiles(raw_key, ["+14155550199"]).status_code == 200
+    assert post_mobiles(raw_key, ["+14155550198"]).status_code == 429
+    assert sum(shards_of(api_key)) == 4
+
+
+def test_a_growth_after_the_request_makes_the_next_request_count_exactly(four_shards):
+    from messaging.services.quotas import usage_grow
+
+    api_key, raw_key, shard = four_shards
+    assert post_mobiles(raw_key, [US_PHONE]).status_code == 200
+    shard[0] = 1
+    usage_grow([(api_key.pk, datetime.now(UTC), 2)])  # a text rendered longer at send time, say
+    assert usage_of(api_key) == (3, False)
+    response, exact = counted(raw_key, [KE_PHONE])
+    assert response.status_code == 200 and exact
+    assert usage_of(api_key) == (2, True)  # the exact count: the growth was only booked, not stored
+
+
+def test_a_quota_changed_since_the_shards_were_shared_out_is_counted_exactly(four_shards):
+    api_key, raw_key, shard = four_shards
+    assert post_mobiles(raw_key, [US_PHONE]).status_code == 200
+    api_key.daily_quota_parts = 1
+    api_key.save()
+    shard[0] = 0
+    response, exact = counted(raw_key, [KE_PHONE])
+    assert response.status_code == 429 and exact

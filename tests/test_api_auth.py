@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from messaging.models import SmsRequest
+from messaging.models import ApiKey, SmsRequest
 from messaging.services.api_keys import api_key_create, api_key_revoke
 from tests.factories import MemberFactory
 from tests.helpers import grant, one_message, post_json, post_xml
@@ -152,3 +152,37 @@ def test_a_key_is_stored_only_as_a_hash(db):
     api_key, raw_key = api_key_create(name="partner")
     assert raw_key not in (api_key.key_hash, api_key.prefix)
     assert raw_key.split(".", 1)[1] not in api_key.key_hash
+
+
+def test_a_key_is_verified_once_and_a_revocation_elsewhere_is_honoured_within_the_cache_time(send_body, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.API_KEY_CACHE_SECONDS = 5
+    api_key, raw_key = api_key_create(name="partner")
+    with time_machine.travel(datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC), tick=False) as clock:
+        assert post_json(APIClient(), send_body, HTTP_X_VOLTMX_APP_API_KEY=raw_key).status_code == 200
+        with CaptureQueriesContext(connection) as queries:
+            assert post_json(APIClient(), send_body, HTTP_X_VOLTMX_APP_API_KEY=raw_key).status_code == 200
+        assert not any('FROM "messaging_apikey"' in query["sql"] for query in queries.captured_queries)
+        # Revoked by another process (no signal here): this one trusts its copy for the cache time.
+        ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=datetime(2026, 12, 1, 12, 0, 1, tzinfo=UTC))
+        clock.shift(4.9)
+        assert post_json(APIClient(), send_body, HTTP_X_VOLTMX_APP_API_KEY=raw_key).status_code == 200
+        clock.shift(0.2)
+        assert post_json(APIClient(), send_body, HTTP_X_VOLTMX_APP_API_KEY=raw_key).status_code == 401
+
+
+def test_a_key_revoked_in_this_process_is_refused_at_once(send_body):
+    api_key, raw_key = api_key_create(name="partner")
+    assert post_json(APIClient(), send_body, HTTP_X_VOLTMX_APP_API_KEY=raw_key).status_code == 200
+    api_key_revoke(api_key=api_key)
+    assert post_json(APIClient(), send_body, HTTP_X_VOLTMX_APP_API_KEY=raw_key).status_code == 401
+
+
+def test_no_cache_when_the_setting_is_zero(send_body, settings):
+    settings.API_KEY_CACHE_SECONDS = 0
+    api_key, raw_key = api_key_create(name="partner")
+    assert post_json(APIClient(), send_body, HTTP_X_VOLTMX_APP_API_KEY=raw_key).status_code == 200
+    ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=datetime(2026, 12, 1, tzinfo=UTC))
+    assert post_json(APIClient(), send_body, HTTP_X_VOLTMX_APP_API_KEY=raw_key).status_code == 401

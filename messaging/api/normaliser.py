@@ -8,6 +8,7 @@ which segment ids exist.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
@@ -155,12 +156,22 @@ def parse_mobile_typed(value) -> tuple[str, str]:
     value = scalar(value)
     if not isinstance(value, str) or not value.strip().startswith("+"):
         raise _Invalid("invalid mobile number")
-    try:
-        number = phonenumbers.parse(value.strip(), None)
-    except phonenumbers.NumberParseException:
-        raise _Invalid("invalid mobile number") from None
-    if not phonenumbers.is_valid_number(number):
+    text = value.strip()
+    # Partners send the same numbers again and again: a short one's parse is kept (a bounded
+    # cache, at most 65,536 numbers, a few megabytes); a longer text is parsed each time.
+    typed = _mobile_typed_kept(text) if len(text) <= 32 else _mobile_typed(text)
+    if typed is None:
         raise _Invalid("invalid mobile number")
+    return typed
+
+
+def _mobile_typed(text: str) -> tuple[str, str] | None:
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
     kind = NUMBER_TYPE_NAMES.get(phonenumbers.number_type(number), "UNKNOWN")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind
 
@@ -390,3 +401,6 @@ def _normalise_message(message, position, default_channel, now):
         voice_on_failure=bool(voice_on_failure),
     )
     return spec, problems
+
+
+_mobile_typed_kept = lru_cache(maxsize=65536)(_mobile_typed)

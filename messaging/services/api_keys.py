@@ -3,8 +3,11 @@
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -81,14 +84,43 @@ def api_key_limits_clean(**limits) -> dict:
     return clean
 
 
+# Keys verified by this process: their hash -> (the key, when it was read). A key is read again
+# once API_KEY_CACHE_SECONDS have passed, so that a revocation made by another process is honoured
+# within that time; one saved or deleted in this process leaves at once. Only keys that verified
+# are kept, at most _VERIFIED_MAX of them.
+_verified: dict[str, tuple[ApiKey, float]] = {}
+_verified_lock = threading.Lock()
+_VERIFIED_MAX = 1024
+
+
 def api_key_verify(*, raw_key: str) -> ApiKey | None:
     prefix, _, secret = raw_key.partition(".")
     if not secret or len(prefix) != 12 or len(raw_key) > 200:
         return None
+    key_hash = _hash(raw_key)
+    ttl = settings.API_KEY_CACHE_SECONDS
+    now = time.time()
+    cached = _verified.get(key_hash)
+    if cached is not None and 0 <= now - cached[1] < ttl:
+        return cached[0]
     api_key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, _hash(raw_key)):
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, key_hash):
+        _verified.pop(key_hash, None)
         return None
+    if ttl > 0:
+        with _verified_lock:
+            if len(_verified) >= _VERIFIED_MAX:
+                _verified.clear()
+            _verified[key_hash] = (api_key, now)
     return api_key
+
+
+def api_keys_forget(*, pk: int | None = None) -> None:
+    """Drop this process's verified keys (the one with `pk`, or all)."""
+    with _verified_lock:
+        for key_hash, (api_key, _) in list(_verified.items()):
+            if pk is None or api_key.pk == pk:
+                del _verified[key_hash]
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:

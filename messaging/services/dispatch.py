@@ -103,7 +103,9 @@ def recipients_render(recipients: list[Recipient]) -> None:
     if not rendered:
         return
     table = connection.ops.quote_name(Recipient._meta.db_table)
-    with connection.cursor() as cursor:
+    # The texts and their growth of the key's parts of the day in one transaction: a request's
+    # exact count that sees the texts sees the growth booked too.
+    with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             values = ", ".join(["(%s::bigint, %s)"] * len(rendered))
             cursor.execute(
@@ -116,6 +118,15 @@ def recipients_render(recipients: list[Recipient]) -> None:
                 f"UPDATE {table} SET content = %s WHERE id = %s AND content = ''",
                 [(recipient.content, recipient.pk) for recipient in rendered],
             )
+        # A text that takes more parts than its template grows the key's count of the day.
+        quotas.usage_grow(
+            (
+                recipient.message.request.api_key_id,
+                recipient.message.request.created_at,
+                quotas.stored_text_parts(recipient.content) - recipient.message.parts,
+            )
+            for recipient in rendered
+        )
 
 
 def outbound_for(recipient: Recipient, *, sender: str = "") -> OutboundSms:

@@ -3,15 +3,23 @@
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache, lru_cache
+from typing import NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audiences.criteria import CriteriaError
 from audiences.models import Member
 from audiences.segments import SegmentError
-from audiences.selectors import audience_owner_of_client, member_reachable, members_by_ids, members_by_mobiles
+from audiences.selectors import (
+    audience_owner_of_client,
+    member_reachable,
+    members_by_ids,
+    members_by_mobiles,
+    members_visible,
+)
 from messaging.api.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError, Problem, invalid_format
 from messaging.api.normaliser import MessageSpec
 from messaging.ids import next_request_id
@@ -62,9 +70,11 @@ def sms_request_submit(
     check_user_existence: bool = True,
 ) -> SubmitResult:
     quotas.number_types_check(api_key=api_key, specs=specs)
-    for _ in range(3):
+    store = _store_listed if connection.vendor == "postgresql" and not any(s.by_segment for s in specs) else _store
+    locked = False
+    for _ in range(4):
         try:
-            request = _store(
+            request = store(
                 specs=specs,
                 client=client,
                 api_key=api_key,
@@ -73,8 +83,11 @@ def sms_request_submit(
                 body_hash=body_hash,
                 idempotency_key=idempotency_key,
                 check_user_existence=check_user_existence,
+                locked=locked,
             )
-            return SubmitResult(request_id=request.id)
+            return SubmitResult(request_id=request if isinstance(request, int) else request.id)
+        except quotas.QuotaNeedsLock:
+            locked = True  # stored again, counted exactly with the key's day locked
         except IntegrityError:
             # Either the same Idempotency-Key raced us, or (rarely) two nodes drew one id.
             replay = sms_request_find_replay(client=client, idempotency_key=idempotency_key, body_hash=body_hash)
@@ -84,8 +97,11 @@ def sms_request_submit(
 
 
 @transaction.atomic
-def _store(*, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence):
+def _store(
+    *, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence, locked=False
+):
     now = timezone.now()
+    locked_used = quotas.quota_lock(api_key=api_key, now=now) if locked else None
     if idempotency_key:
         # A key older than the window may be used afresh; one within it (a request that raced
         # this one, say) keeps it, and the unique constraint turns this insert into a replay.
@@ -164,11 +180,10 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
     for spec in specs:
         if spec.personalised and spec.position in audiences:
             parts_by_message[spec.position] = quotas.audience_rendered_parts(audiences[spec.position], spec.content)
-    quotas.request_parts_check(
-        needed=quotas.request_parts(
-            specs=specs, phones_by_message=phones_by_message, parts_by_message=parts_by_message, counted=sizes
-        )
+    needed = quotas.request_parts(
+        specs=specs, phones_by_message=phones_by_message, parts_by_message=parts_by_message, counted=sizes
     )
+    quotas.request_parts_check(needed=needed)
     counted = quotas.quota_check(
         api_key=api_key,
         specs=specs,
@@ -177,17 +192,281 @@ def _store(*, specs, client, api_key, user, request_format, body_hash, idempoten
         now=now,
         parts_by_message=parts_by_message,
         counted=sizes,
+        book_later=True,
+    )
+    # What the request adds to the day's exact count: each stored text as that count reads it, and
+    # a counted audience at its template's parts until its texts are rendered.
+    booked = sum(
+        quotas.stored_text_parts(row.content, empty=row.message.parts)
+        for row in recipients
+        if row.state == RecipientState.INITIAL
     )
     for message in messages:
         if message.position in counted:
             message.expected_total = counted[message.position]
             message.save(update_fields=["expected_total"])
+            waiting = message.parts * message.expected_total
+            booked += max(waiting, parts_by_message.get(message.position, waiting))
     Recipient.objects.bulk_create(recipients, batch_size=2000)
+    quotas.quota_book(
+        api_key=api_key,
+        needed=needed,
+        booked=booked,
+        now=now,
+        shard=quotas.usage_shard(api_key.daily_quota_parts) if api_key else 0,
+        locked_used=locked_used,
+    )
 
     expand = [m.pk for m in messages if not m.expansion_done]
     priority = any(m.priority for m in messages)
     transaction.on_commit(lambda: wakeups.request_accepted(expand_message_ids=expand, priority=priority))
     return request
+
+
+@transaction.atomic
+def _store_listed(
+    *, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence, locked=False
+):
+    """_store for a request that lists its recipients, on PostgreSQL: the same checks on the same
+    rows, then the request, its messages, their recipients and the key's parts of the day written
+    by one statement (recipients as column arrays, no model instance each); returns the id."""
+    now = timezone.now()
+    locked_used = quotas.quota_lock(api_key=api_key, now=now) if locked else None
+    if idempotency_key:
+        since = now - timedelta(hours=settings.IDEMPOTENCY_WINDOW_HOURS)
+        SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key, created_at__lt=since).update(
+            idempotency_key=None
+        )
+    request = SmsRequest(
+        id=next_request_id(),
+        api_key=api_key,
+        user=user,
+        format=request_format,
+        body_hash=body_hash,
+        idempotency_key=idempotency_key or None,
+        client=client,
+        check_user_existence=check_user_existence,
+    )
+    member_ids = [r.member_id for s in specs for r in s.recipients if r.member_id is not None]
+    mobiles = [r.mobile for s in specs for r in s.recipients if r.mobile]
+    caller = audience_owner_of_client(client)
+    if any(spec.personalised for spec in specs):  # the texts need the whole member
+        by_id = members_by_ids(ids=member_ids, caller=caller) if member_ids else {}
+        by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
+    else:  # only what reachability reads: no model instance each
+        visible = members_visible(caller=caller)
+        by_id = {m.pk: m for m in _member_facts(visible.filter(id__in=member_ids))} if member_ids else {}
+        by_mobile = {m.mobile: m for m in _member_facts(visible.filter(mobile__in=mobiles))} if mobiles else {}
+    messages, rows_of = [], {}
+    phones_by_message, parts_by_message, too_long = {}, {}, []
+    booked = 0
+    for spec in specs:
+        layout = text_layout(spec.content)
+        message = SmsMessage(
+            request=request,
+            position=spec.position,
+            content=spec.content,
+            channel=spec.channel,
+            priority=spec.priority,
+            start_at=spec.start_at,
+            expires_at=spec.expires_at,
+            voice_on_failure=spec.voice_on_failure,
+            encoding=layout.encoding,
+            parts=layout.parts,
+            personalised=spec.personalised,
+            criteria=spec.criteria,
+            expansion_done=True,
+        )
+        messages.append(message)
+        rows = rows_of[spec.position] = _listed_rows(spec, by_id, by_mobile, check_user_existence)
+        sendable = [row for row in rows if row[3]]
+        if not sendable:
+            raise ContractError(NO_ACTIVE_MEMBERS)
+        phones_by_message[spec.position] = [row[1] for row in sendable]
+        if spec.personalised:
+            if any(quotas.rendered_too_long(row[2]) for row in sendable):
+                too_long.append(spec.position)
+            parts_by_message[spec.position] = sum(text_layout(row[2] or spec.content).parts for row in sendable)
+            booked += sum(quotas.stored_text_parts(row[2], empty=layout.parts) for row in sendable)
+        else:
+            parts_by_message[spec.position] = layout.parts * len(sendable)
+            booked += layout.parts * len(sendable)
+    if too_long:
+        limit = settings.SMS_MAX_RENDERED_CHARS
+        raise invalid_format([Problem(quotas.RENDERED_TOO_LONG.format(limit=limit), n) for n in too_long])
+    needed = quotas.request_parts(specs=specs, phones_by_message=phones_by_message, parts_by_message=parts_by_message)
+    quotas.request_parts_check(needed=needed)
+    quotas.quota_check(
+        api_key=api_key,
+        specs=specs,
+        phones_by_message=phones_by_message,
+        now=now,
+        parts_by_message=parts_by_message,
+        book_later=True,
+    )
+    shard = quotas.usage_shard(api_key.daily_quota_parts) if api_key else 0
+    sql, params = _insert_statement(request, messages, rows_of, api_key=api_key, booked=booked, now=now, shard=shard)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        usage = cursor.fetchone() if api_key is not None else None
+    if usage is not None:
+        quotas.quota_book(
+            api_key=api_key,
+            needed=needed,
+            booked=booked,
+            now=now,
+            shard=shard,
+            usage=tuple(usage),
+            locked_used=locked_used,
+        )
+    priority = any(m.priority for m in messages)
+    transaction.on_commit(lambda: wakeups.request_accepted(expand_message_ids=[], priority=priority))
+    return request.id
+
+
+def _db_values(instance, fields) -> list:
+    """The values an INSERT of `instance` would write to `fields` (defaults, auto_now included)."""
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+
+
+@cache
+def _columns(model, skip=()) -> tuple:
+    """The columns an INSERT writes: not a serial key, not one the database fills by its default."""
+    return tuple(
+        f
+        for f in model._meta.concrete_fields
+        if f.name not in skip and not getattr(f, "db_returning", False) and not f.has_db_default()
+    )
+
+
+def _insert_statement(request, messages, rows_of, *, api_key, booked, now, shard):
+    """One statement: the request, its messages (joined by position) and their recipients (one
+    array per column, unnested), and, for a key, the upsert of its parts of the day returning
+    (parts, verified, quota) of its shard."""
+    params = _db_values(request, _columns(SmsRequest))
+    message_fields = _columns(SmsMessage, ("request",))
+    for message in messages:
+        params += _db_values(message, message_fields)
+    # Recipients: the columns a row varies in, and the others as its message's prototype has them.
+    varying = ("member_id", "phone", "content", "state", "final_at", "error")
+    recipient_fields = _columns(Recipient, ("message",))
+    arrays: list[list] = [[] for _ in recipient_fields]
+    positions = []
+    for message in messages:
+        rows = rows_of[message.position]
+        prototype = Recipient(
+            message_id=0,
+            channel=message.channel,
+            priority=message.priority,
+            due_at=message.start_at,
+            expires_at=message.expires_at,
+        )
+        base = _db_values(prototype, recipient_fields)
+        positions += [message.position] * len(rows)
+        for i, field in enumerate(recipient_fields):
+            if field.attname in varying:
+                k = varying.index(field.attname)
+                if field.attname == "state":
+                    arrays[i] += [RecipientState.INITIAL if row[3] else RecipientState.NOT_ATTEMPTED for row in rows]
+                elif field.attname == "final_at":
+                    arrays[i] += [None if row[3] else now for row in rows]
+                elif field.attname == "error":
+                    arrays[i] += [row[4] for row in rows]
+                else:
+                    arrays[i] += [row[k] if k < 3 else None for row in rows]
+            else:
+                arrays[i] += [base[i]] * len(rows)
+    # A column that holds one value in every row is sent once, not as an array: most of them do,
+    # and each array element costs its quoting.
+    scalars, vectors, mask = [], [positions], []
+    for column in arrays:
+        first = column[0] if column else None
+        constant = all(value == first for value in column)
+        mask.append(constant)
+        if constant:
+            scalars.append(first)
+        else:
+            vectors.append(column)
+    params += scalars + vectors
+    if api_key is not None:
+        params += [api_key.pk, quotas.day_start(now).date(), shard, booked]
+    return _statement_text(len(messages), tuple(mask), api_key is not None), params
+
+
+@lru_cache(maxsize=256)
+def _statement_text(message_count: int, constant: tuple[bool, ...], booked: bool) -> str:
+    """The statement's text for a request of `message_count` messages whose recipient columns
+    are sent once (`constant`) or as arrays, with the key's booking or without: built once."""
+    qn = connection.ops.quote_name
+    request_fields = _columns(SmsRequest)
+    request_sql = (
+        f"INSERT INTO {qn(SmsRequest._meta.db_table)} ({', '.join(qn(f.column) for f in request_fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(request_fields))}) RETURNING {qn('id')}"
+    )
+    message_fields = _columns(SmsMessage, ("request",))
+    row = "(" + ", ".join(f"%s::{f.db_type(connection)}" for f in message_fields) + ")"
+    names = [f"c{i}" for i in range(len(message_fields))]
+    message_sql = (
+        f"INSERT INTO {qn(SmsMessage._meta.db_table)} (request_id, {', '.join(qn(f.column) for f in message_fields)}) "
+        f"SELECT req.id, {', '.join('v.' + n for n in names)} FROM req, (VALUES {', '.join([row] * message_count)}) "
+        f"AS v({', '.join(names)}) RETURNING id, {qn('position')}"
+    )
+    recipient_fields = _columns(Recipient, ("message",))
+    select, unnest, names = [], ["%s::integer[]"], ["pos"]
+    for i, (field, once) in enumerate(zip(recipient_fields, constant, strict=True)):
+        if once:
+            select.append(f"%s::{field.db_type(connection)}")
+        else:
+            select.append(f"v.c{i}")
+            unnest.append(f"%s::{field.db_type(connection)}[]")
+            names.append(f"c{i}")
+    recipient_sql = (
+        f"INSERT INTO {qn(Recipient._meta.db_table)} (message_id, {', '.join(qn(f.column) for f in recipient_fields)}) "
+        f"SELECT msg.id, {', '.join(select)} FROM unnest({', '.join(unnest)}) "
+        f"AS v({', '.join(names)}) JOIN msg ON msg.{qn('position')} = v.pos"
+    )
+    statement = f"WITH req AS ({request_sql}), msg AS ({message_sql}), rcp AS ({recipient_sql}) "
+    return statement + (quotas.usage_upsert_sql() if booked else "SELECT 1")
+
+
+class _MemberFacts(NamedTuple):
+    """What member_reachable and the recipient row read of a member."""
+
+    pk: int
+    mobile: str | None
+    active: bool
+    sms_subscription: bool
+    voice_subscription: bool
+
+
+def _member_facts(members) -> list[_MemberFacts]:
+    fields = ("pk", "mobile", "active", "sms_subscription", "voice_subscription")
+    return [_MemberFacts(*row) for row in members.values_list(*fields)]
+
+
+def _listed_rows(spec, by_id, by_mobile, check_user_existence) -> list[tuple]:
+    """_listed_recipients as plain tuples: (member id, phone, content, reachable, error)."""
+    rows: dict[str, tuple] = {}
+    for ref in spec.recipients:
+        member: Member | None
+        if ref.member_id is not None:
+            member = by_id.get(ref.member_id)
+            if member is None or not member.mobile:
+                continue
+            phone = member.mobile
+            reachable = member_reachable(member, channel=spec.channel)
+        else:
+            phone = ref.mobile
+            member = by_mobile.get(phone)
+            reachable = member_reachable(member, channel=spec.channel) if member else not check_user_existence
+        if phone in rows:
+            continue
+        content = ""
+        if spec.personalised:
+            content = render(spec.content, member_values(member) if member else {"mobile": phone})
+        error = "" if reachable else ("not an audience member" if member is None else "inactive or opted out")
+        rows[phone] = (member.pk if member else None, phone, content, reachable, error)
+    return list(rows.values())
 
 
 def _counted_audiences(api_key, specs, messages) -> dict:

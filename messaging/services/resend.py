@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from messaging.models import Channel, Recipient, RecipientEvent, RecipientState
+from messaging.services.quotas import recipients_added
 
 RESENDABLE_STATES = (RecipientState.REJECTED, RecipientState.UNDELIVERED, RecipientState.EXPIRED)
 CHUNK = 2000
@@ -100,6 +101,7 @@ def recipients_resend(
             if dry_run or not attempts:
                 continue
             created = Recipient.objects.bulk_create(attempts, batch_size=1000)
+            recipients_added(attempts)
             if any(row.pk is None for row in created):  # a database that does not return ids
                 created = list(Recipient.objects.filter(resend_of_id__in=[a.resend_of_id for a in attempts]))
             RecipientEvent.objects.bulk_create(

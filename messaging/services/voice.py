@@ -10,7 +10,7 @@ from django.utils import timezone
 from messaging.models import Channel, Recipient, RecipientState
 from messaging.personalise import member_values, render
 
-from .quotas import DESTINATION_REFUSED_CODES
+from .quotas import DESTINATION_REFUSED_CODES, recipients_added
 
 
 def recipients_fall_back_to_voice(*, recipient_ids: list[int]) -> int:
@@ -57,6 +57,7 @@ def recipients_fall_back_to_voice(*, recipient_ids: list[int]) -> int:
     try:
         with transaction.atomic():
             Recipient.objects.bulk_create(calls)
+            recipients_added(calls)
     except IntegrityError:
         return 0
     from . import wakeups
