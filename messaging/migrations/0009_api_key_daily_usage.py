@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0007_api_key_scopes_expansion_errors_access_tokens'),
+        ('messaging', '0008_recipient_index_diet'),
     ]
 
     operations = [
