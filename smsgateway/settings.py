@@ -265,6 +265,15 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 30},
     },
 }
+# Retention: requests whose every recipient is final and whose last activity is older than this many
+# days are deleted daily (messaging.purge_old_sms; `manage.py purge_sms` by hand); 0 keeps everything.
+SMS_RETENTION_DAYS = env.int("SMS_RETENTION_DAYS", default=0)
+if SMS_RETENTION_DAYS > 0:
+    CELERY_BEAT_SCHEDULE["purge-old-sms"] = {
+        "task": "messaging.purge_old_sms",
+        "schedule": 24 * 3600.0,
+        "options": {"expires": 3600},
+    }
 
 LOGGING = {
     "version": 1,
