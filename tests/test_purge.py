@@ -16,6 +16,11 @@ from tests.factories import RecipientFactory, SmsMessageFactory, SmsRequestFacto
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _no_pause(settings):
+    settings.SMS_RETENTION_PAUSE_SECONDS = 0
+
+
 def aged_request(*, days: float, states=("delivered",), client="key:0", **request_fields) -> SmsRequest:
     """A request of one message whose recipients are in `states`, last active `days` ago."""
     at = timezone.now() - timedelta(days=days)
@@ -178,6 +183,16 @@ def test_the_command_purges_by_days_or_hours_and_says_how_many():
     assert out.getvalue().startswith("Deleted 1 requests, 1 messages, 1 recipients")
     call_command("purge_sms", "--older-than", "48h", stdout=out)
     assert SmsRequest.objects.count() == 0
+
+
+def test_the_purge_pauses_after_each_transaction(monkeypatch):
+    aged_request(days=100, states=["delivered"] * 4)
+    pauses = []
+    monkeypatch.setattr(retention.time, "sleep", pauses.append)
+    report = purge(batch=2, pause=0.25)
+    # three recipient batches (2, 2, none left) and the messages' and request's: each followed by a pause
+    assert pauses == [0.25] * 4
+    assert report.recipients == 4
 
 
 def test_the_command_dry_run_deletes_nothing():

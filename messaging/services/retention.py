@@ -12,6 +12,7 @@ SMS_RETENTION_DAYS (0 keeps everything) sets the cutoff for the daily beat task;
 `purge_sms` command takes any age.
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -165,11 +166,15 @@ def sms_purge(
     dry_run: bool = False,
     batch: int = PURGE_BATCH,
     round_requests: int = PURGE_ROUND_REQUESTS,
+    pause: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> PurgeReport:
     """Delete (or, dry, count) every final request whose last activity is before `cutoff`.
 
-    `on_progress(requests_examined, recipients_deleted)` is called after each round."""
+    Sleeps `pause` seconds (SMS_RETENTION_PAUSE_SECONDS) after each transaction, leaving the
+    database to intake and dispatch. `on_progress(requests_examined, recipients_deleted)` is
+    called after each round."""
+    pause = settings.SMS_RETENTION_PAUSE_SECONDS if pause is None else pause
     report = PurgeReport(dry_run=dry_run)
     with _PurgeLock() as held:
         if not held:
@@ -186,14 +191,18 @@ def sms_purge(
             report.kept += len(rows) - len(purgeable)
             recipients_before = report.recipients
             if purgeable:
-                _round_purge(request_ids=purgeable, cutoff=cutoff, batch=batch, dry_run=dry_run, report=report)
+                _round_purge(
+                    request_ids=purgeable, cutoff=cutoff, batch=batch, pause=pause, dry_run=dry_run, report=report
+                )
             if on_progress:
                 on_progress(len(rows), report.recipients - recipients_before)
         _pending_receipts_delete(cutoff=cutoff, batch=batch, dry_run=dry_run, report=report)
     return report
 
 
-def _round_purge(*, request_ids: list[int], cutoff: datetime, batch: int, dry_run: bool, report: PurgeReport) -> None:
+def _round_purge(
+    *, request_ids: list[int], cutoff: datetime, batch: int, pause: float, dry_run: bool, report: PurgeReport
+) -> None:
     message_ids = list(SmsMessage.objects.filter(request_id__in=request_ids).values_list("id", flat=True))
     if dry_run:
         report.requests += len(request_ids)
@@ -206,12 +215,16 @@ def _round_purge(*, request_ids: list[int], cutoff: datetime, batch: int, dry_ru
         report.transactions += 1
         report.recipients += recipients
         report.events += events
+        if pause:
+            time.sleep(pause)
         if recipients < batch:
             break
     requests, messages = _requests_delete_emptied(request_ids)
     report.transactions += 1
     report.requests += requests
     report.messages += messages
+    if pause:
+        time.sleep(pause)
 
 
 def sms_purge_expired() -> PurgeReport:

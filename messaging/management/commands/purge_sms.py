@@ -32,17 +32,24 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="Count what would be deleted; delete nothing.")
         parser.add_argument("--batch", type=int, default=None, help="Recipient rows per transaction (default 5000).")
+        parser.add_argument(
+            "--pause", type=float, default=None, help="Seconds to sleep after each transaction (default 0.05)."
+        )
 
     def handle(self, *args, **options):
         try:
             cutoff = retention_cutoff(age=options["older_than"])
         except RetentionTooShort as error:
             raise CommandError(str(error)) from error
-        extra = {"batch": options["batch"]} if options["batch"] else {}
+        extra = {name: options[name] for name in ("batch", "pause") if options[name] is not None}
         old = SmsRequest.objects.filter(created_at__lt=cutoff).count()
         with progress(old, "request", self.stderr) as bar:
+            deleted = 0
 
             def advance(examined: int, recipients: int) -> None:
+                nonlocal deleted
+                deleted += recipients
+                bar.set_postfix(recipients=deleted, refresh=False)
                 bar.update(examined)
 
             report = sms_purge(cutoff=cutoff, dry_run=options["dry_run"], on_progress=advance, **extra)
