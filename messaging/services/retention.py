@@ -81,7 +81,8 @@ def _old_requests(cutoff: datetime, after: tuple[datetime, int] | None, limit: i
     """The next `limit` requests created before the cutoff, oldest first: (id, created_at, purgeable)."""
     rows = SmsRequest.objects.filter(created_at__lt=cutoff)
     if after is not None:
-        rows = rows.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1]))
+        # The plain bound lets the created_at index start where the last round stopped.
+        rows = rows.filter(created_at__gte=after[0]).filter(Q(created_at__gt=after[0]) | Q(id__gt=after[1]))
     expanding = SmsMessage.objects.filter(request_id=OuterRef("pk"), expansion_done=False)
     keeping = _recent_or_open(cutoff).filter(message__request_id=OuterRef("pk"))
     rows = rows.annotate(held=Exists(expanding) | Exists(keeping)).order_by("created_at", "id")
