@@ -153,6 +153,15 @@ def test_requests_are_examined_in_rounds(monkeypatch):
     assert report.requests == 5
 
 
+def test_requests_created_at_the_same_moment_are_each_examined_once():
+    requests = [aged_request(days=100) for _ in range(5)]
+    SmsRequest.objects.update(created_at=timezone.now() - timedelta(days=100))
+    SmsRequest.objects.filter(pk=requests[2].pk).update(created_at=timezone.now() - timedelta(days=120))
+    report = purge(round_requests=2)
+    assert (report.examined, report.requests) == (5, 5)
+    assert SmsRequest.objects.count() == 0
+
+
 def test_a_purged_request_id_answers_404_like_a_missing_one(client, api_key):
     sms_request = aged_request(days=100, client=f"key:{api_key[0].pk}", api_key=api_key[0])
     assert client.get(f"/api/v1/message/sms/{sms_request.pk}").status_code == 200
