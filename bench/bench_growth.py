@@ -461,7 +461,9 @@ def main() -> int:
     old_left = purge["remaining"] - purge["recent"]
     purged = stored - old_left
     print(
-        f"  purge of {stored:,} rows: {purge['purge_seconds']:.0f} s ({purged / purge['purge_seconds']:,.0f} rows/s); "
+        f"  purge of {stored:,} rows (SMS_RETENTION_BATCH {os.environ.get('SMS_RETENTION_BATCH', 'default')}, "
+        f"SMS_RETENTION_PAUSE_SECONDS {os.environ.get('SMS_RETENTION_PAUSE_SECONDS', 'default')}): "
+        f"{purge['purge_seconds']:.0f} s ({purged / purge['purge_seconds']:,.0f} rows/s); "
         f"{purge['purge_summary']}"
     )
     print(

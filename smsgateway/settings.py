@@ -268,8 +268,10 @@ CELERY_BEAT_SCHEDULE = {
 # Retention: requests whose every recipient is final and whose last activity is older than this many
 # days are deleted daily (messaging.purge_old_sms; `manage.py purge_sms` by hand); 0 keeps everything.
 SMS_RETENTION_DAYS = env.int("SMS_RETENTION_DAYS", default=0)
-# The purge sleeps this long after each transaction (a few thousand rows), leaving the database to intake.
-SMS_RETENTION_PAUSE_SECONDS = env.float("SMS_RETENTION_PAUSE_SECONDS", default=0.05)
+# The purge deletes this many recipient rows a transaction and sleeps this long after each one,
+# leaving the database to intake and dispatch.
+SMS_RETENTION_BATCH = env.int("SMS_RETENTION_BATCH", default=2000)
+SMS_RETENTION_PAUSE_SECONDS = env.float("SMS_RETENTION_PAUSE_SECONDS", default=0.1)
 if SMS_RETENTION_DAYS > 0:
     CELERY_BEAT_SCHEDULE["purge-old-sms"] = {
         "task": "messaging.purge_old_sms",

@@ -4,8 +4,9 @@ A request is purged whole once every recipient of it is in a final state and its
 (a recipient's last update or final time) is older than the cutoff, and none of its messages is
 still expanding. A request with one recipient still initial or submitted stays whole: nothing of
 it is touched. Requests are walked oldest first by their creation time (indexed); each
-transaction deletes at most `batch` recipient rows with their events, so no lock is held long
-and intake goes on beside it. A purged request id answers 404 like one that never existed.
+transaction deletes at most SMS_RETENTION_BATCH recipient rows with their events and is followed
+by a pause (SMS_RETENTION_PAUSE_SECONDS), so no lock is held long and intake goes on beside it.
+A purged request id answers 404 like one that never existed.
 
 Pending receipts (receipts that matched no recipient) older than the cutoff leave with them.
 SMS_RETENTION_DAYS (0 keeps everything) sets the cutoff for the daily beat task; the
@@ -25,8 +26,7 @@ from django.utils import timezone
 
 from messaging.models import FINAL_STATES, PendingReceipt, Recipient, RecipientEvent, SmsMessage, SmsRequest
 
-# Recipient rows deleted in one transaction, and requests examined in one round.
-PURGE_BATCH = 5000
+# Requests examined in one round (recipient rows per transaction: SMS_RETENTION_BATCH).
 PURGE_ROUND_REQUESTS = 200
 # One purge at a time on PostgreSQL (a session advisory lock): a second one returns at once.
 PURGE_LOCK = 0x736D7370  # "smsp"
@@ -100,6 +100,10 @@ def _recipients_delete_batch(*, message_ids: list[int], cutoff: datetime, batch:
     No row lock before the DELETE (it would write every tuple twice): a final row never changes
     state again, and the DELETE checks the state once more under its own lock."""
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A purge lost in a crash is done again by the next; its commits need not wait for the disk.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
         candidates = list(
             Recipient.objects.filter(message_id__in=message_ids, state__in=FINAL_STATES)
             .annotate(activity=Greatest("updated_at", Coalesce("final_at", "updated_at")))
@@ -175,7 +179,7 @@ def sms_purge(
     *,
     cutoff: datetime,
     dry_run: bool = False,
-    batch: int = PURGE_BATCH,
+    batch: int | None = None,
     round_requests: int = PURGE_ROUND_REQUESTS,
     pause: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
@@ -186,6 +190,7 @@ def sms_purge(
     database to intake and dispatch. `on_progress(requests_examined, recipients_deleted)` is
     called after each round."""
     pause = settings.SMS_RETENTION_PAUSE_SECONDS if pause is None else pause
+    batch = batch or settings.SMS_RETENTION_BATCH
     report = PurgeReport(dry_run=dry_run)
     with _PurgeLock() as held:
         if not held:

@@ -31,9 +31,11 @@ class Command(BaseCommand):
             "--older-than", required=True, type=age, help="Last activity older than this: 90d, 36h (days by default)."
         )
         parser.add_argument("--dry-run", action="store_true", help="Count what would be deleted; delete nothing.")
-        parser.add_argument("--batch", type=int, default=None, help="Recipient rows per transaction (default 5000).")
         parser.add_argument(
-            "--pause", type=float, default=None, help="Seconds to sleep after each transaction (default 0.05)."
+            "--batch", type=int, default=None, help="Recipient rows per transaction (SMS_RETENTION_BATCH, 2000)."
+        )
+        parser.add_argument(
+            "--pause", type=float, default=None, help="Sleep after each transaction (SMS_RETENTION_PAUSE_SECONDS, 0.1)."
         )
 
     def handle(self, *args, **options):
