@@ -7,6 +7,7 @@ SQLite, a broker that needs no server and the console SMS backend.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
@@ -275,7 +276,7 @@ SMS_RETENTION_PAUSE_SECONDS = env.float("SMS_RETENTION_PAUSE_SECONDS", default=0
 if SMS_RETENTION_DAYS > 0:
     CELERY_BEAT_SCHEDULE["purge-old-sms"] = {
         "task": "messaging.purge_old_sms",
-        "schedule": 24 * 3600.0,
+        "schedule": crontab(minute=30, hour=3),  # UTC, a quiet hour for most
         "options": {"expires": 3600},
     }
 
