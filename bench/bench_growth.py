@@ -465,6 +465,11 @@ def main() -> int:
             purge = worker("purge", work_url)
     finally:
         work_drop(work_url)
+        import redis
+
+        # No worker runs: the wake-ups that intake published are dropped, as bench_api does.
+        for url in (ENV["CELERY_BROKER_URL"], ENV["CACHE_URL"]):
+            redis.Redis.from_url(url).flushdb()
 
     def line(label, figures):
         intake, claim = figures["intake"], figures["claim"]
