@@ -7,7 +7,7 @@ from celery import shared_task
 from celery.signals import worker_process_init
 from django.db import connection
 
-from messaging.services import dispatch, expansion, providers, quotas, sweep, wakeups
+from messaging.services import dispatch, expansion, providers, quotas, retention, sweep, wakeups
 
 logger = logging.getLogger(__name__)
 
@@ -55,3 +55,11 @@ def expand_message(message_id: int):
 @shared_task(name="messaging.sweep_queue", ignore_result=True)
 def sweep_queue():
     sweep.queue_sweep()
+
+
+# Not acks_late: a purge outlasts the broker's visibility timeout, and a redelivered copy would only
+# wait for the first (one purge at a time); a lost run is made up by the next day's.
+@shared_task(name="messaging.purge_old_sms", ignore_result=True, acks_late=False)
+def purge_old_sms():
+    report = retention.sms_purge_expired()
+    logger.info("retention purge: %s", report.summary())

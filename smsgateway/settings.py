@@ -7,6 +7,7 @@ SQLite, a broker that needs no server and the console SMS backend.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
@@ -271,6 +272,19 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 30},
     },
 }
+# Retention: requests whose every recipient is final and whose last activity is older than this many
+# days are deleted daily (messaging.purge_old_sms; `manage.py purge_sms` by hand); 0 keeps everything.
+SMS_RETENTION_DAYS = env.int("SMS_RETENTION_DAYS", default=0)
+# The purge deletes this many recipient rows a transaction and sleeps this long after each one,
+# leaving the database to intake and dispatch.
+SMS_RETENTION_BATCH = env.int("SMS_RETENTION_BATCH", default=2000)
+SMS_RETENTION_PAUSE_SECONDS = env.float("SMS_RETENTION_PAUSE_SECONDS", default=0.1)
+if SMS_RETENTION_DAYS > 0:
+    CELERY_BEAT_SCHEDULE["purge-old-sms"] = {
+        "task": "messaging.purge_old_sms",
+        "schedule": crontab(minute=30, hour=3),  # UTC, a quiet hour for most
+        "options": {"expires": 3600},
+    }
 
 LOGGING = {
     "version": 1,

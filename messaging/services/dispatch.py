@@ -72,8 +72,9 @@ def recipients_claim(*, batch_size: int, now: datetime | None = None) -> list[Re
             attempts=F("attempts") + 1,
             outcome_unknown=Case(When(lease_token__isnull=False, then=Value(True)), default=F("outcome_unknown")),
         )
+    # By primary key: lease_token has no index, and a scan for it grows with the table.
     return list(
-        Recipient.objects.filter(lease_token=token)
+        Recipient.objects.filter(id__in=ids, lease_token=token)
         .select_related("member")
         .prefetch_related("message__request__api_key")
         .order_by("-priority", "id")
