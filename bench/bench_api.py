@@ -116,21 +116,11 @@ def ensure_tools() -> None:
 def ensure_database() -> None:
     """Create the bench database when missing, migrate it, and empty its request tables, so that
     every run starts from the same empty tables and its row counts are its own."""
-    url = urlsplit(DATABASE_URL)
-    name = url.path.lstrip("/")
-    if not url.scheme.startswith("postgres"):
-        sys.exit("bench_api needs PostgreSQL: set BENCH_API_DATABASE_URL=postgres://...")
-    if "bench" not in name:
-        sys.exit(f"refusing to empty the tables of {name!r}: use a database whose name contains 'bench'")
     import psycopg
 
-    admin_url = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=SERVER_ENV, check=True
-    )
+    from bench.common import bench_database_ensure
+
+    bench_database_ensure(DATABASE_URL, bench="bench_api (BENCH_API_DATABASE_URL)", env=SERVER_ENV)
     with psycopg.connect(DATABASE_URL.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
         conn.execute(
             "TRUNCATE messaging_recipientevent, messaging_recipient, messaging_smsmessage, messaging_smsrequest "

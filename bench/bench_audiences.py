@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,18 +50,9 @@ os.environ.update(
 
 
 def ensure_database() -> None:
-    url = urlsplit(DATABASE_URL)
-    if not url.scheme.startswith("postgres"):
-        sys.exit("bench_audiences needs PostgreSQL: set DATABASE_URL=postgres://...")
-    name = url.path.lstrip("/")
-    if "bench" not in name:
-        sys.exit(f"refusing to empty the tables of {name!r}: use a database whose name contains 'bench'")
-    import psycopg
+    from bench.common import bench_database_ensure
 
-    admin_url = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            admin.execute(f'CREATE DATABASE "{name}"')
+    bench_database_ensure(DATABASE_URL, bench="bench_audiences (DATABASE_URL)", migrate=False)
 
 
 def hold_bench_lock():

@@ -28,7 +28,6 @@ import io
 import json
 import os
 import pstats
-import subprocess
 import sys
 import sysconfig
 import time
@@ -151,17 +150,9 @@ def sql_timer(execute, statement, params, many, context):
 
 
 def prepare() -> str:
-    url = urlsplit(DATABASE_URL)
-    name = url.path.lstrip("/")
-    if "bench" not in name:
-        sys.exit(f"refusing to empty the tables of {name!r}: use a database whose name contains 'bench'")
-    import psycopg
+    from bench.common import bench_database_ensure
 
-    admin_url = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True)
+    bench_database_ensure(DATABASE_URL, bench="profile_send")
     import django
 
     django.setup()
