@@ -445,7 +445,8 @@ def _member_facts(members) -> list[_MemberFacts]:
 
 
 def _listed_rows(spec, by_id, by_mobile, check_user_existence) -> list[tuple]:
-    """_listed_recipients as plain tuples: (member id, phone, content, reachable, error)."""
+    """Who a listed message reaches, each phone once: (member id, phone, content, reachable,
+    error). Both store paths (one statement, and the ORM) build their rows from this."""
     rows: dict[str, tuple] = {}
     for ref in spec.recipients:
         member: Member | None
@@ -487,36 +488,20 @@ def _counted_audiences(api_key, specs, messages) -> dict:
 
 
 def _listed_recipients(spec, message, by_id, by_mobile, check_user_existence, now):
-    rows: dict[str, Recipient] = {}
-    for ref in spec.recipients:
-        member: Member | None
-        if ref.member_id is not None:
-            member = by_id.get(ref.member_id)
-            if member is None or not member.mobile:
-                continue
-            phone = member.mobile
-            reachable = member_reachable(member, channel=spec.channel)
-        else:
-            phone = ref.mobile
-            member = by_mobile.get(phone)
-            reachable = member_reachable(member, channel=spec.channel) if member else not check_user_existence
-        if phone in rows:
-            continue
-        state = RecipientState.INITIAL if reachable else RecipientState.NOT_ATTEMPTED
-        content = ""
-        if spec.personalised:
-            content = render(spec.content, member_values(member) if member else {"mobile": phone})
-        rows[phone] = Recipient(
+    """The recipient rows of a listed message (the ORM path), from the same rule as _listed_rows."""
+    return [
+        Recipient(
             message=message,
-            member=member,
+            member_id=member_id,
             phone=phone,
             content=content,
             channel=spec.channel,
-            state=state,
+            state=RecipientState.INITIAL if reachable else RecipientState.NOT_ATTEMPTED,
             priority=spec.priority,
             due_at=spec.start_at,
             expires_at=spec.expires_at,
             final_at=None if reachable else now,
-            error="" if reachable else ("not an audience member" if member is None else "inactive or opted out"),
+            error=error,
         )
-    return list(rows.values())
+        for member_id, phone, content, reachable, error in _listed_rows(spec, by_id, by_mobile, check_user_existence)
+    ]
