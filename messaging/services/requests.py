@@ -109,16 +109,16 @@ def _store(
         SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key, created_at__lt=since).update(
             idempotency_key=None
         )
-    request = SmsRequest.objects.create(
-        id=next_request_id(),
+    request = _request_row(
+        client=client,
         api_key=api_key,
         user=user,
-        format=request_format,
+        request_format=request_format,
         body_hash=body_hash,
-        idempotency_key=idempotency_key or None,
-        client=client,
+        idempotency_key=idempotency_key,
         check_user_existence=check_user_existence,
     )
+    request.save(force_insert=True)
     listed = [spec for spec in specs if not spec.by_segment]
     member_ids = [r.member_id for s in listed for r in s.recipients if r.member_id is not None]
     mobiles = [r.mobile for s in listed for r in s.recipients if r.mobile]
@@ -129,24 +129,7 @@ def _store(
     by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
     messages = []
     for spec in specs:
-        layout = text_layout(spec.content)
-        messages.append(
-            SmsMessage(
-                request=request,
-                position=spec.position,
-                content=spec.content,
-                channel=spec.channel,
-                priority=spec.priority,
-                start_at=spec.start_at,
-                expires_at=spec.expires_at,
-                voice_on_failure=spec.voice_on_failure,
-                encoding=layout.encoding,
-                parts=layout.parts,
-                personalised=spec.personalised,
-                criteria=spec.criteria,
-                expansion_done=not spec.by_segment,
-            )
-        )
+        messages.append(_message_row(request, spec, text_layout(spec.content)))
     SmsMessage.objects.bulk_create(messages)
     if not all(message.pk for message in messages):  # backends that return no ids
         messages = list(SmsMessage.objects.filter(request=request).order_by("position"))
@@ -237,14 +220,13 @@ def _store_listed(
         SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key, created_at__lt=since).update(
             idempotency_key=None
         )
-    request = SmsRequest(
-        id=next_request_id(),
+    request = _request_row(
+        client=client,
         api_key=api_key,
         user=user,
-        format=request_format,
+        request_format=request_format,
         body_hash=body_hash,
-        idempotency_key=idempotency_key or None,
-        client=client,
+        idempotency_key=idempotency_key,
         check_user_existence=check_user_existence,
     )
     member_ids = [r.member_id for s in specs for r in s.recipients if r.member_id is not None]
@@ -262,21 +244,7 @@ def _store_listed(
     booked = 0
     for spec in specs:
         layout = text_layout(spec.content)
-        message = SmsMessage(
-            request=request,
-            position=spec.position,
-            content=spec.content,
-            channel=spec.channel,
-            priority=spec.priority,
-            start_at=spec.start_at,
-            expires_at=spec.expires_at,
-            voice_on_failure=spec.voice_on_failure,
-            encoding=layout.encoding,
-            parts=layout.parts,
-            personalised=spec.personalised,
-            criteria=spec.criteria,
-            expansion_done=True,
-        )
+        message = _message_row(request, spec, layout)
         messages.append(message)
         rows = rows_of[spec.position] = _listed_rows(spec, by_id, by_mobile, check_user_existence)
         sendable = [row for row in rows if row[3]]
@@ -427,6 +395,41 @@ def _statement_text(message_count: int, constant: tuple[bool, ...], booked: bool
     )
     statement = f"WITH req AS ({request_sql}), msg AS ({message_sql}), rcp AS ({recipient_sql}) "
     return statement + (quotas.usage_upsert_sql() if booked else "SELECT 1")
+
+
+def _request_row(
+    *, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence
+) -> SmsRequest:
+    """The request's row, for either store path."""
+    return SmsRequest(
+        id=next_request_id(),
+        api_key=api_key,
+        user=user,
+        format=request_format,
+        body_hash=body_hash,
+        idempotency_key=idempotency_key or None,
+        client=client,
+        check_user_existence=check_user_existence,
+    )
+
+
+def _message_row(request: SmsRequest, spec, layout) -> SmsMessage:
+    """One message's row from its spec, for either store path; a segment message waits for expansion."""
+    return SmsMessage(
+        request=request,
+        position=spec.position,
+        content=spec.content,
+        channel=spec.channel,
+        priority=spec.priority,
+        start_at=spec.start_at,
+        expires_at=spec.expires_at,
+        voice_on_failure=spec.voice_on_failure,
+        encoding=layout.encoding,
+        parts=layout.parts,
+        personalised=spec.personalised,
+        criteria=spec.criteria,
+        expansion_done=not spec.by_segment,
+    )
 
 
 class _MemberFacts(NamedTuple):
