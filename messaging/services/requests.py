@@ -102,13 +102,7 @@ def _store(
 ):
     now = timezone.now()
     locked_used = quotas.quota_lock(api_key=api_key, now=now) if locked else None
-    if idempotency_key:
-        # A key older than the window may be used afresh; one within it (a request that raced
-        # this one, say) keeps it, and the unique constraint turns this insert into a replay.
-        since = now - timedelta(hours=settings.IDEMPOTENCY_WINDOW_HOURS)
-        SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key, created_at__lt=since).update(
-            idempotency_key=None
-        )
+    _idempotency_key_release(client=client, idempotency_key=idempotency_key, now=now)
     request = _request_row(
         client=client,
         api_key=api_key,
@@ -215,11 +209,7 @@ def _store_listed(
     by one statement (recipients as column arrays, no model instance each); returns the id."""
     now = timezone.now()
     locked_used = quotas.quota_lock(api_key=api_key, now=now) if locked else None
-    if idempotency_key:
-        since = now - timedelta(hours=settings.IDEMPOTENCY_WINDOW_HOURS)
-        SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key, created_at__lt=since).update(
-            idempotency_key=None
-        )
+    _idempotency_key_release(client=client, idempotency_key=idempotency_key, now=now)
     request = _request_row(
         client=client,
         api_key=api_key,
@@ -395,6 +385,16 @@ def _statement_text(message_count: int, constant: tuple[bool, ...], booked: bool
     )
     statement = f"WITH req AS ({request_sql}), msg AS ({message_sql}), rcp AS ({recipient_sql}) "
     return statement + (quotas.usage_upsert_sql() if booked else "SELECT 1")
+
+
+def _idempotency_key_release(*, client: str, idempotency_key: str | None, now) -> None:
+    """A key older than the window may be used afresh; one within it (a request that raced this
+    one, say) keeps it, and the unique constraint turns the new insert into a replay."""
+    if idempotency_key:
+        since = now - timedelta(hours=settings.IDEMPOTENCY_WINDOW_HOURS)
+        SmsRequest.objects.filter(client=client, idempotency_key=idempotency_key, created_at__lt=since).update(
+            idempotency_key=None
+        )
 
 
 def _request_row(
