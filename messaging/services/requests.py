@@ -100,10 +100,7 @@ def sms_request_submit(
 def _store(
     *, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence, locked=False
 ):
-    now = timezone.now()
-    locked_used = quotas.quota_lock(api_key=api_key, now=now) if locked else None
-    _idempotency_key_release(client=client, idempotency_key=idempotency_key, now=now)
-    request = _request_row(
+    now, locked_used, request = _request_start(
         client=client,
         api_key=api_key,
         user=user,
@@ -111,16 +108,10 @@ def _store(
         body_hash=body_hash,
         idempotency_key=idempotency_key,
         check_user_existence=check_user_existence,
+        locked=locked,
     )
     request.save(force_insert=True)
-    listed = [spec for spec in specs if not spec.by_segment]
-    member_ids = [r.member_id for s in listed for r in s.recipients if r.member_id is not None]
-    mobiles = [r.mobile for s in listed for r in s.recipients if r.mobile]
-    # A partner reaches its own members and the shared audience; another partner's member is a
-    # stranger to it (by id: not found; by mobile: a number that is no member of its audience).
-    caller = audience_owner_of_client(client)
-    by_id = members_by_ids(ids=member_ids, caller=caller) if member_ids else {}
-    by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
+    by_id, by_mobile = _listed_members([spec for spec in specs if not spec.by_segment], client=client, whole=True)
     messages = []
     for spec in specs:
         messages.append(_message_row(request, spec, text_layout(spec.content)))
@@ -207,10 +198,7 @@ def _store_listed(
     """_store for a request that lists its recipients, on PostgreSQL: the same checks on the same
     rows, then the request, its messages, their recipients and the key's parts of the day written
     by one statement (recipients as column arrays, no model instance each); returns the id."""
-    now = timezone.now()
-    locked_used = quotas.quota_lock(api_key=api_key, now=now) if locked else None
-    _idempotency_key_release(client=client, idempotency_key=idempotency_key, now=now)
-    request = _request_row(
+    now, locked_used, request = _request_start(
         client=client,
         api_key=api_key,
         user=user,
@@ -218,17 +206,10 @@ def _store_listed(
         body_hash=body_hash,
         idempotency_key=idempotency_key,
         check_user_existence=check_user_existence,
+        locked=locked,
     )
-    member_ids = [r.member_id for s in specs for r in s.recipients if r.member_id is not None]
-    mobiles = [r.mobile for s in specs for r in s.recipients if r.mobile]
-    caller = audience_owner_of_client(client)
-    if any(spec.personalised for spec in specs):  # the texts need the whole member
-        by_id = members_by_ids(ids=member_ids, caller=caller) if member_ids else {}
-        by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
-    else:  # only what reachability reads: no model instance each
-        visible = members_visible(caller=caller)
-        by_id = {m.pk: m for m in _member_facts(visible.filter(id__in=member_ids))} if member_ids else {}
-        by_mobile = {m.mobile: m for m in _member_facts(visible.filter(mobile__in=mobiles))} if mobiles else {}
+    # The texts need the whole member; otherwise only what reachability reads, no model instance each.
+    by_id, by_mobile = _listed_members(specs, client=client, whole=any(spec.personalised for spec in specs))
     messages, rows_of = [], {}
     phones_by_message, parts_by_message, too_long = {}, {}, []
     booked = 0
@@ -385,6 +366,35 @@ def _statement_text(message_count: int, constant: tuple[bool, ...], booked: bool
     )
     statement = f"WITH req AS ({request_sql}), msg AS ({message_sql}), rcp AS ({recipient_sql}) "
     return statement + (quotas.usage_upsert_sql() if booked else "SELECT 1")
+
+
+def _request_start(*, locked: bool, **request_fields) -> tuple:
+    """What both store paths do first: the time, the key's day locked when asked (a request that
+    did not fit its booking), an expired Idempotency-Key released, and the request's row (unsaved)."""
+    now = timezone.now()
+    locked_used = quotas.quota_lock(api_key=request_fields["api_key"], now=now) if locked else None
+    _idempotency_key_release(
+        client=request_fields["client"], idempotency_key=request_fields["idempotency_key"], now=now
+    )
+    return now, locked_used, _request_row(**request_fields)
+
+
+def _listed_members(specs, *, client: str, whole: bool) -> tuple[dict, dict]:
+    """The members the listed recipients name, by id and by mobile. A partner reaches its own
+    members and the shared audience; another partner's member is a stranger to it (by id: not
+    found; by mobile: a number that is no member of its audience). `whole` loads each member for
+    personalisation; else only the facts reachability reads."""
+    member_ids = [r.member_id for s in specs for r in s.recipients if r.member_id is not None]
+    mobiles = [r.mobile for s in specs for r in s.recipients if r.mobile]
+    caller = audience_owner_of_client(client)
+    if whole:
+        by_id = members_by_ids(ids=member_ids, caller=caller) if member_ids else {}
+        by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
+        return by_id, by_mobile
+    visible = members_visible(caller=caller)
+    by_id = {m.pk: m for m in _member_facts(visible.filter(id__in=member_ids))} if member_ids else {}
+    by_mobile = {m.mobile: m for m in _member_facts(visible.filter(mobile__in=mobiles))} if mobiles else {}
+    return by_id, by_mobile
 
 
 def _idempotency_key_release(*, client: str, idempotency_key: str | None, now) -> None:
