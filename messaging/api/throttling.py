@@ -26,14 +26,19 @@ def _redis_client():
 
 
 def window_count(key: str, ttl: int) -> int:
-    """Count one more hit on `key`, which lives `ttl` seconds; one round trip on Redis."""
+    """Count one more hit on `key`, which lives `ttl` seconds; one round trip on Redis.
+
+    INCR alone, and EXPIRE only with the window's first hit: a pipeline object copies redis-py's
+    table of response callbacks each time it is built, which costs more than the round trip. A
+    process that dies between the two leaves a key without expiry; its name holds the window's
+    number, so it is never counted again."""
     if isinstance(cache, RedisCache):
         full_key = cache.make_and_validate_key(key)
-        pipeline = _redis_client().pipeline(transaction=False)
-        pipeline.incr(full_key)
-        pipeline.expire(full_key, ttl)
-        count, _ = pipeline.execute()
-        return int(count)
+        client = _redis_client()
+        count = int(client.incr(full_key))
+        if count == 1:
+            client.expire(full_key, ttl)
+        return count
     if cache.add(key, 1, ttl):
         return 1
     try:
