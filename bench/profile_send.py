@@ -16,7 +16,7 @@ its name must contain "bench", its request tables are emptied), PROFILE_REDIS (d
 redis://127.0.0.1:6379: db 14 the broker, db 15 the cache; PROFILE_REDIS_DBS="5,6" names two others),
 PROFILE_REQUESTS (default 200 one-
 recipient requests, a quarter of that with 100 recipients), PROFILE_CPROFILE_TOP (default 12),
-PROFILE_QUOTA_PARTS the key's daily quota (default 1,000,000,000, as bench_api; 0 skips the check),
+PROFILE_CPU_ONLY=1 only the CPU comparison with the durable floor, PROFILE_QUOTA_PARTS the key's daily quota (default 1,000,000,000, as bench_api; 0 skips the check),
 PROFILE_DAY_ROWS (default 100000, 0 for none): recipient rows of the key's earlier requests of the
 day, written by SQL before a last one-recipient JSON case, since the quota check sums them.
 """
@@ -292,9 +292,55 @@ def profile_case(client, label, body, content_type, requests, headers):
     print("```")
 
 
+def _backend_cpu_seconds() -> float:
+    """CPU (user and system) the PostgreSQL backend of this connection has used, from /proc."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_case(client, label, path, body, headers, requests) -> tuple[float, float]:
+    """CPU a request, in ms: this thread's (Django, the view, the drivers) and its PostgreSQL
+    backend's. CPU, unlike wall time, does not grow when the machine is busy, and it is what
+    bounds requests a second on a saturated machine."""
+    for _ in range(max(requests // 10, 3)):
+        client.post(path, data=body, content_type="application/json", **headers)
+    backend, started = _backend_cpu_seconds(), time.thread_time()
+    for _ in range(requests):
+        response = client.post(path, data=body, content_type="application/json", **headers)
+        if response.status_code != 200:
+            raise SystemExit(f"{label}: answered {response.status_code}: {response.content[:300]!r}")
+    python = (time.thread_time() - started) / requests * 1000
+    database = (_backend_cpu_seconds() - backend) / requests * 1000
+    print(f"{label:<46}{python:>9.3f}{database:>11.3f}{python + database:>9.3f}")
+    return python, database
+
+
+def cpu_comparison(client, headers) -> None:
+    """The one-recipient JSON request beside the durable floor of bench_api (bench/comparators.py),
+    in CPU a request, served in process through the same middleware."""
+    from django.test import override_settings
+    from django.urls import clear_url_caches
+
+    requests = max(REQUESTS, 1000)
+    print(f"\n### CPU a request, one-recipient JSON, {requests} requests each (ms)\n")
+    print("```")
+    print(f"{'':<46}{'Python':>9}{'PostgreSQL':>11}{'both':>9}")
+    gateway = cpu_case(client, "gateway POST /api/v1/message/sms", SEND_PATH, json_body(1), headers, requests)
+    with override_settings(ROOT_URLCONF="bench.comparators"):
+        clear_url_caches()
+        floor = cpu_case(client, "durable floor (bench/comparators.py)", "/floor", json_body(1), {}, requests)
+    clear_url_caches()
+    print(f"{'gateway / floor, CPU a request':<46}{gateway[0] / floor[0]:>9.2f}{'':>11}{sum(gateway) / sum(floor):>9.2f}")
+    print("```")
+
+
 def main() -> int:
     raw_key = prepare()
-    absent = instrument()
     from django.test import Client
 
     from messaging.models import Recipient
@@ -309,9 +355,13 @@ def main() -> int:
     )
     print("Inclusive wall times (a step's time holds the steps and SQL it calls; indented steps are inside")
     print("submit). BEGIN is not a statement of its own: psycopg sends it with the first INSERT.")
+    few = max(REQUESTS // 4, 5)
+    cpu_comparison(client, headers)  # before the steps are wrapped with timers
+    if os.environ.get("PROFILE_CPU_ONLY"):
+        return 0
+    absent = instrument()
     if absent:
         print(f"absent from the code (not timed): {', '.join(absent)}")
-    few = max(REQUESTS // 4, 5)
     profile_case(client, "JSON, 1 recipient", json_body(1), "application/json", REQUESTS, headers)
     profile_case(client, "XML, 1 recipient", xml_body(1), "application/xml", REQUESTS, headers)
     profile_case(client, "JSON, 100 recipients", json_body(100), "application/json", few, headers)
