@@ -1,4 +1,6 @@
-from django.db import transaction
+from typing import NamedTuple
+
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from audiences.complexity import CompiledSize, evaluation_fails_for_good, evaluation_failure_text, plan_size
@@ -56,6 +58,44 @@ def members_by_ids(*, ids: list[int], caller: str | None = None) -> dict[int, Me
 def members_by_mobiles(*, mobiles: list[str], caller: str | None = None) -> dict[str, Member]:
     """The members of these numbers that the caller may reach (see members_visible)."""
     return {member.mobile: member for member in members_visible(caller=caller).filter(mobile__in=mobiles)}
+
+
+class MemberFacts(NamedTuple):
+    """What member_reachable and a recipient row read of a member."""
+
+    pk: int
+    mobile: str | None
+    active: bool
+    sms_subscription: bool
+    voice_subscription: bool
+
+
+def member_facts(*, caller: str | None, ids: list[int] = (), mobiles: list[str] = ()) -> list[MemberFacts]:
+    """The facts of the members with these ids or mobiles that the caller may read (see
+    members_visible): one plain statement, since the send path asks this of every request and
+    the ORM's query building costs more than the query."""
+    if not ids and not mobiles:
+        return []
+    table, qn = Member._meta.db_table, connection.ops.quote_name
+    params: list = []
+    wanted = []
+    if ids:
+        wanted.append(f"{qn('id')} IN ({', '.join(['%s'] * len(ids))})")
+        params += ids
+    if mobiles:
+        wanted.append(f"{qn('mobile')} IN ({', '.join(['%s'] * len(mobiles))})")
+        params += mobiles
+    where = " OR ".join(wanted)
+    if caller is not None:
+        where = f"({where}) AND {qn('owner')} IN (%s, '')"
+        params.append(caller)
+    sql = (
+        f"SELECT {qn('id')}, {qn('mobile')}, {qn('active')}, {qn('sms_subscription')}, {qn('voice_subscription')} "
+        f"FROM {qn(table)} WHERE {where}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [MemberFacts(*row) for row in cursor.fetchall()]
 
 
 def member_reachable(member: Member, *, channel: str) -> bool:

@@ -21,6 +21,7 @@ PROFILE_DAY_ROWS (default 100000, 0 for none): recipient rows of the key's earli
 day, written by SQL before a last one-recipient JSON case, since the quota check sums them.
 """
 
+import contextlib
 import cProfile
 import functools
 import importlib
@@ -303,39 +304,58 @@ def _backend_cpu_seconds() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_case(client, label, path, body, headers, requests) -> tuple[float, float]:
+class CpuCase:
     """CPU a request, in ms: this thread's (Django, the view, the drivers) and its PostgreSQL
-    backend's. CPU, unlike wall time, does not grow when the machine is busy, and it is what
-    bounds requests a second on a saturated machine."""
-    for _ in range(max(requests // 10, 3)):
-        client.post(path, data=body, content_type="application/json", **headers)
-    backend, started = _backend_cpu_seconds(), time.thread_time()
-    for _ in range(requests):
-        response = client.post(path, data=body, content_type="application/json", **headers)
-        if response.status_code != 200:
-            raise SystemExit(f"{label}: answered {response.status_code}: {response.content[:300]!r}")
-    python = (time.thread_time() - started) / requests * 1000
-    database = (_backend_cpu_seconds() - backend) / requests * 1000
-    print(f"{label:<46}{python:>9.3f}{database:>11.3f}{python + database:>9.3f}")
-    return python, database
+    backend's. CPU, unlike wall time, does not grow with the machine's load, and it is what bounds
+    requests a second on a saturated machine; cases are measured in alternating rounds, so that
+    a busy spell of the machine falls on each alike."""
+
+    def __init__(self, client, label, path, body, headers, urlconf=None):
+        self.client, self.label, self.path, self.body, self.headers = client, label, path, body, headers
+        self.urlconf = urlconf
+        self.python = self.database = 0.0
+        self.requests = 0
+
+    def round(self, requests: int, counted: bool = True) -> None:
+        from django.test import override_settings
+        from django.urls import clear_url_caches
+
+        with override_settings(ROOT_URLCONF=self.urlconf) if self.urlconf else contextlib.nullcontext():
+            clear_url_caches()
+            backend, started = _backend_cpu_seconds(), time.thread_time()
+            for _ in range(requests):
+                response = self.client.post(self.path, data=self.body, content_type="application/json", **self.headers)
+                if response.status_code != 200:
+                    raise SystemExit(f"{self.label}: answered {response.status_code}: {response.content[:300]!r}")
+            if counted:
+                self.python += time.thread_time() - started
+                self.database += _backend_cpu_seconds() - backend
+                self.requests += requests
+        clear_url_caches()
+
+    def per_request(self) -> tuple[float, float]:
+        return self.python / self.requests * 1000, self.database / self.requests * 1000
 
 
 def cpu_comparison(client, headers) -> None:
     """The one-recipient JSON request beside the durable floor of bench_api (bench/comparators.py),
     in CPU a request, served in process through the same middleware."""
-    from django.test import override_settings
-    from django.urls import clear_url_caches
-
-    requests = max(REQUESTS, 1000)
-    print(f"\n### CPU a request, one-recipient JSON, {requests} requests each (ms)\n")
+    rounds, each = 10, max(REQUESTS, 100)
+    gateway = CpuCase(client, "gateway POST /api/v1/message/sms", SEND_PATH, json_body(1), headers)
+    floor = CpuCase(client, "durable floor (bench/comparators.py)", "/floor", json_body(1), {}, "bench.comparators")
+    for case in (gateway, floor):
+        case.round(max(each // 5, 3), counted=False)  # warm: connections, caches, first imports
+    for _ in range(rounds):
+        for case in (gateway, floor):
+            case.round(each)
+    print(f"\n### CPU a request, one-recipient JSON, {rounds} alternating rounds of {each} requests each (ms)\n")
     print("```")
     print(f"{'':<46}{'Python':>9}{'PostgreSQL':>11}{'both':>9}")
-    gateway = cpu_case(client, "gateway POST /api/v1/message/sms", SEND_PATH, json_body(1), headers, requests)
-    with override_settings(ROOT_URLCONF="bench.comparators"):
-        clear_url_caches()
-        floor = cpu_case(client, "durable floor (bench/comparators.py)", "/floor", json_body(1), {}, requests)
-    clear_url_caches()
-    print(f"{'gateway / floor, CPU a request':<46}{gateway[0] / floor[0]:>9.2f}{'':>11}{sum(gateway) / sum(floor):>9.2f}")
+    for case in (gateway, floor):
+        python, database = case.per_request()
+        print(f"{case.label:<46}{python:>9.3f}{database:>11.3f}{python + database:>9.3f}")
+    (gp, gd), (fp, fd) = gateway.per_request(), floor.per_request()
+    print(f"{'gateway / floor, CPU a request':<46}{gp / fp:>9.2f}{'':>11}{(gp + gd) / (fp + fd):>9.2f}")
     print("```")
 
 
