@@ -5,6 +5,7 @@ from django.db.models import Q, QuerySet
 
 from audiences.complexity import CompiledSize, evaluation_fails_for_good, evaluation_failure_text, plan_size
 from audiences.models import AudienceAttribute, Member, Segment
+from smsgateway.prepared import prepared_cursor
 
 
 def segment_ids_existing(*, ids: set[int]) -> set[int]:
@@ -79,12 +80,15 @@ def member_facts(*, caller: str | None, ids: list[int] = (), mobiles: list[str] 
     table, qn = Member._meta.db_table, connection.ops.quote_name
     params: list = []
     wanted = []
-    if ids:
-        wanted.append(f"{qn('id')} IN ({', '.join(['%s'] * len(ids))})")
-        params += ids
-    if mobiles:
-        wanted.append(f"{qn('mobile')} IN ({', '.join(['%s'] * len(mobiles))})")
-        params += mobiles
+    for column, values in (("id", list(ids)), ("mobile", list(mobiles))):
+        # = ANY(array) on PostgreSQL: one statement text (prepared once) whatever the count.
+        if values:
+            if connection.vendor == "postgresql":
+                wanted.append(f"{qn(column)} = ANY(%s)")
+                params.append(values)
+            else:
+                wanted.append(f"{qn(column)} IN ({', '.join(['%s'] * len(values))})")
+                params += values
     where = " OR ".join(wanted)
     if caller is not None:
         where = f"({where}) AND {qn('owner')} IN (%s, '')"
@@ -93,7 +97,7 @@ def member_facts(*, caller: str | None, ids: list[int] = (), mobiles: list[str] 
         f"SELECT {qn('id')}, {qn('mobile')}, {qn('active')}, {qn('sms_subscription')}, {qn('voice_subscription')} "
         f"FROM {qn(table)} WHERE {where}"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         return [MemberFacts(*row) for row in cursor.fetchall()]
 

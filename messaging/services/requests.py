@@ -24,6 +24,7 @@ from messaging.ids import next_request_id
 from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
 from messaging.personalise import member_values, render
 from messaging.text import text_layout
+from smsgateway.prepared import prepared_cursor
 
 from . import quotas, store_statement, wakeups
 from .expansion import message_audience
@@ -264,7 +265,7 @@ def _listed_stored(
     sql, params = store_statement.insert_statement(
         request, messages, rows_of, now=now, booking=booking, usage=usage_params
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         usage = cursor.fetchone() if api_key is not None else None
     if fit is not None:
