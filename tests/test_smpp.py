@@ -7,7 +7,7 @@ import pytest
 
 from messaging.backends.base import OutboundSms, PermanentProviderError, TransientProviderError
 from messaging.backends.smpp import SmppBackend
-from messaging.backends.smpp_pdu import smpp_message_id_forms
+from messaging.backends.smpp.pdu import smpp_message_id_forms
 from tests.peers.smsc import ESME_RINVDSTADR, ESME_RTHROTTLED, LoopbackSmsc, free_port
 
 

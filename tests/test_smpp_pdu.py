@@ -3,7 +3,7 @@
 from smpplib import command
 
 from messaging.backends.base import PermanentProviderError, TransientProviderError
-from messaging.backends.smpp_pdu import (
+from messaging.backends.smpp.pdu import (
     address_ton_npi,
     receipt_from_deliver_sm,
     smpp_message_id_forms,
@@ -127,7 +127,7 @@ def test_a_submit_sm_is_encoded_as_smpplib_encodes_it():
 
 
 def test_a_mobile_originated_text_drops_its_udh_and_keeps_its_escapes():
-    from messaging.backends.smpp_pdu import inbound_from_deliver_sm
+    from messaging.backends.smpp.pdu import inbound_from_deliver_sm
 
     udh = bytes([5, 0, 3, 7, 2, 1])
     text = inbound_from_deliver_sm(
@@ -141,7 +141,7 @@ def test_a_mobile_originated_text_drops_its_udh_and_keeps_its_escapes():
 
 
 def test_a_receipt_is_no_mobile_originated_text():
-    from messaging.backends.smpp_pdu import inbound_from_deliver_sm
+    from messaging.backends.smpp.pdu import inbound_from_deliver_sm
 
     assert (
         inbound_from_deliver_sm(

@@ -1,5 +1,5 @@
 """SMPP 3.4 over long-lived transceiver binds: smpplib's codec for binds and deliver_sm, and a
-direct submit_sm encoder (smpp_pdu.submit_sm_pdu, held byte-equal to smpplib's by a test).
+direct submit_sm encoder (pdu.submit_sm_pdu, held byte-equal to smpplib's by a test).
 
 One backend per process holds `binds` sessions. Each session has a reader thread that takes
 submit_sm_resp, deliver_sm (receipts), enquire_link and unbind off the socket, sends
@@ -31,7 +31,7 @@ from dataclasses import replace
 
 from smpplib import command
 
-from .base import (
+from ..base import (
     LINK_REPORT_SECONDS,
     BaseSmsBackend,
     OutboundSms,
@@ -40,7 +40,7 @@ from .base import (
     SendOutcome,
     TransientProviderError,
 )
-from .smpp_pdu import (
+from .pdu import (
     InboundText,
     address_ton_npi,
     inbound_from_deliver_sm,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from smpplib import consts
 
-from .base import PermanentProviderError, ProviderError, Receipt, TransientProviderError
+from ..base import PermanentProviderError, ProviderError, Receipt, TransientProviderError
 
 # --- GSM 03.38 ------------------------------------------------------------------------------
 
