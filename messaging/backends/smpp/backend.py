@@ -23,13 +23,12 @@ import itertools
 import logging
 import random
 import socket
-import struct
 import threading
 import time
 from collections import deque
 from dataclasses import replace
 
-from smpplib import command
+from smpplib import command, consts
 
 from ..base import (
     LINK_REPORT_SECONDS,
@@ -41,8 +40,20 @@ from ..base import (
     TransientProviderError,
 )
 from .pdu import (
+    BIND_TRANSCEIVER_RESP,
+    DELIVER_SM,
+    ENQUIRE_LINK,
+    ENQUIRE_LINK_RESP,
+    GENERIC_NACK,
+    HEADER,
+    RESPONSE_BIT,
+    SUBMIT_SM_RESP,
+    UNBIND,
+    UNBIND_RESP,
     InboundText,
     address_ton_npi,
+    deliver_sm_resp_pdu,
+    header_pdu,
     inbound_from_deliver_sm,
     receipt_from_deliver_sm,
     smpp_message_id_forms,
@@ -57,9 +68,7 @@ __all__ = ["SmppBackend", "smpp_message_id_forms", "smpp_message_id_normal"]
 
 logger = logging.getLogger(__name__)
 
-ESME_ROK = 0x00
-ESME_RX_T_APPN = 0x64
-_HEADER = struct.Struct(">LLLL")
+ESME_ROK = consts.SMPP_ESME_ROK
 _UNKNOWN = object()  # a part whose submit may or may not have reached the SMSC
 
 
@@ -115,16 +124,16 @@ class SmppSession:
                 system_id=backend.system_id,
                 password=backend.password,
                 system_type=backend.system_type,
-                interface_version=0x34,
-                addr_ton=0,
-                addr_npi=0,
+                interface_version=consts.SMPP_VERSION_34,
+                addr_ton=consts.SMPP_TON_UNK,
+                addr_npi=consts.SMPP_NPI_UNK,
                 address_range="",
             )
             sock.sendall(bind.generate())
-            header = _recv_exact(sock, 16)
-            length, command_id, status, _ = _HEADER.unpack(header)
-            _recv_exact(sock, length - 16)
-            if command_id != 0x80000009 or status != ESME_ROK:
+            header = _recv_exact(sock, HEADER.size)
+            length, command_id, status, _ = HEADER.unpack(header)
+            _recv_exact(sock, length - HEADER.size)
+            if command_id != BIND_TRANSCEIVER_RESP or status != ESME_ROK:
                 sock.close()
                 raise ConnectionError(f"bind refused: command 0x{command_id:08X} status 0x{status:08X}")
         except (OSError, ConnectionError) as error:
@@ -192,7 +201,7 @@ class SmppSession:
                 self.last_read = time.monotonic()
                 buffer += data
                 answered = []
-                while len(buffer) >= 16:
+                while len(buffer) >= HEADER.size:
                     length = int.from_bytes(buffer[:4], "big")
                     if len(buffer) < length:
                         break
@@ -208,27 +217,27 @@ class SmppSession:
             self._lost(sock, pending)
 
     def _handle(self, pdu: bytes, answered: list) -> bool:
-        _, command_id, status, sequence = _HEADER.unpack_from(pdu)
-        if command_id in (0x80000004, 0x80000000):  # submit_sm_resp, generic_nack
+        _, command_id, status, sequence = HEADER.unpack_from(pdu)
+        if command_id in (SUBMIT_SM_RESP, GENERIC_NACK):
             message_id = ""
-            if command_id == 0x80000004 and len(pdu) > 16:
-                message_id = pdu[16:].split(b"\x00", 1)[0].decode("latin-1")
+            if command_id == SUBMIT_SM_RESP and len(pdu) > HEADER.size:
+                message_id = pdu[HEADER.size :].split(b"\x00", 1)[0].decode("latin-1")
             answered.append((sequence, status, message_id))
-        elif command_id == 0x00000005:  # deliver_sm
+        elif command_id == DELIVER_SM:
             self._deliver(pdu, sequence)
-        elif command_id == 0x00000015:  # enquire_link
-            self.send(_HEADER.pack(16, 0x80000015, ESME_ROK, sequence))
-        elif command_id == 0x80000015:  # enquire_link_resp
+        elif command_id == ENQUIRE_LINK:
+            self.send(header_pdu(ENQUIRE_LINK_RESP, sequence))
+        elif command_id == ENQUIRE_LINK_RESP:
             self.ping_sent_at = 0.0
             self.backend.enquire_links_answered += 1
-        elif command_id == 0x00000006:  # unbind: answer it and end the session
-            self.send(_HEADER.pack(16, 0x80000006, ESME_ROK, sequence))
+        elif command_id == UNBIND:  # answer it and end the session
+            self.send(header_pdu(UNBIND_RESP, sequence))
             logger.warning("SMPP bind %s unbound by the SMSC", self.number)
             return False
-        elif command_id == 0x80000006:  # unbind_resp
+        elif command_id == UNBIND_RESP:
             return False
-        elif not command_id & 0x80000000:
-            self.send(_HEADER.pack(16, 0x80000000, 0x03, sequence))  # generic_nack: not supported
+        elif not command_id & RESPONSE_BIT:  # a request this client does not take
+            self.send(header_pdu(GENERIC_NACK, sequence, consts.SMPP_ESME_RINVCMDID))
         return True
 
     def _deliver(self, pdu: bytes, sequence: int) -> None:
@@ -262,7 +271,7 @@ class SmppSession:
         else:
             if receipt is None and text is None:
                 logger.info("SMPP deliver_sm that is not a final receipt ignored")
-            self.send(_deliver_sm_resp(sequence, ESME_ROK))
+            self.send(deliver_sm_resp_pdu(sequence, ESME_ROK))
 
     def _answer(self, pending: dict, answered: list) -> None:
         changed = self.backend.changed
@@ -294,7 +303,7 @@ class SmppSession:
                 return
         if not self.ping_sent_at and now - self.last_read >= backend.enquire_link_seconds:
             self.ping_sent_at = now
-            self.send(_HEADER.pack(16, 0x00000015, ESME_ROK, self.sequences.next_sequence()))
+            self.send(header_pdu(ENQUIRE_LINK, self.sequences.next_sequence()))
 
     def _lost(self, sock, pending: dict) -> None:
         if sock is self.sock:
@@ -326,10 +335,6 @@ def _text(value) -> str:
     if isinstance(value, bytes):
         return value.decode("latin-1")
     return str(value or "")
-
-
-def _deliver_sm_resp(sequence: int, status: int) -> bytes:
-    return _HEADER.pack(17, 0x80000005, status, sequence) + b"\x00"
 
 
 class SmppBackend(BaseSmsBackend):
@@ -642,9 +647,9 @@ class SmppBackend(BaseSmsBackend):
                     status = ESME_ROK
                 except Exception:
                     logger.exception("SMPP deliver_sm could not be stored; the SMSC will send them again")
-                    status = ESME_RX_T_APPN
+                    status = consts.SMPP_ESME_RX_T_APPN
                 for session, sequence, *_ in items:
-                    by_session.setdefault(session, []).append(_deliver_sm_resp(sequence, status))
+                    by_session.setdefault(session, []).append(deliver_sm_resp_pdu(sequence, status))
             for session, answers in by_session.items():
                 session.send(b"".join(answers))
 
