@@ -39,6 +39,7 @@ from ..base import (
     SendOutcome,
     TransientProviderError,
 )
+from .options import SmppOptions
 from .pdu import (
     BIND_TRANSCEIVER_RESP,
     DELIVER_SM,
@@ -116,14 +117,15 @@ class SmppSession:
     def open(self) -> bool:
         backend = self.backend
         try:
-            sock = socket.create_connection((backend.host, backend.port), timeout=backend.connect_timeout)
+            config = backend.config
+            sock = socket.create_connection((config.host, config.port), timeout=config.connect_timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             bind = command.BindTransceiver(
                 "bind_transceiver",
                 client=self.sequences,
-                system_id=backend.system_id,
-                password=backend.password,
-                system_type=backend.system_type,
+                system_id=backend.config.system_id,
+                password=backend.config.password,
+                system_type=backend.config.system_type,
                 interface_version=consts.SMPP_VERSION_34,
                 addr_ton=consts.SMPP_TON_UNK,
                 addr_npi=consts.SMPP_NPI_UNK,
@@ -138,11 +140,12 @@ class SmppSession:
                 raise ConnectionError(f"bind refused: command 0x{command_id:08X} status 0x{status:08X}")
         except (OSError, ConnectionError) as error:
             self.failures += 1
-            delay = min(backend.reconnect_max_seconds, 0.25 * 2 ** (self.failures - 1))
+            delay = min(backend.config.reconnect_max_seconds, 0.25 * 2 ** (self.failures - 1))
             self.next_attempt = time.monotonic() + delay * random.uniform(0.75, 1.25)
-            logger.warning("SMPP bind %s to %s:%s failed: %s", self.number, backend.host, backend.port, error)
+            config = backend.config
+            logger.warning("SMPP bind %s to %s:%s failed: %s", self.number, config.host, config.port, error)
             return False
-        sock.settimeout(backend.tick)
+        sock.settimeout(backend.config.tick)
         self.sock = sock
         self.pending = {}
         self.failures = 0
@@ -211,7 +214,7 @@ class SmppSession:
                         return
                 if answered:
                     self._answer(pending, answered)
-                if self.last_read - self.last_check >= self.backend.tick:
+                if self.last_read - self.last_check >= self.backend.config.tick:
                     self._idle(pending)
         finally:
             self._lost(sock, pending)
@@ -290,18 +293,18 @@ class SmppSession:
         backend = self.backend
         now = self.last_check = time.monotonic()
         backend.links_report()
-        if self.ping_sent_at and now - self.ping_sent_at > backend.response_timeout:
+        if self.ping_sent_at and now - self.ping_sent_at > backend.config.response_timeout:
             logger.warning("SMPP bind %s: enquire_link unanswered", self.number)
             self.drop()
             return
         if pending:
             with backend.changed:
                 oldest = min((part.sent_at for part in pending.values()), default=now)
-            if now - oldest > backend.response_timeout:
+            if now - oldest > backend.config.response_timeout:
                 logger.warning("SMPP bind %s: submit_sm unanswered for %.1fs", self.number, now - oldest)
                 self.drop()
                 return
-        if not self.ping_sent_at and now - self.last_read >= backend.enquire_link_seconds:
+        if not self.ping_sent_at and now - self.last_read >= backend.config.enquire_link_seconds:
             self.ping_sent_at = now
             self.send(header_pdu(ENQUIRE_LINK, self.sequences.next_sequence()))
 
@@ -340,52 +343,15 @@ def _text(value) -> str:
 class SmppBackend(BaseSmsBackend):
     name = "smpp"
 
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 2775,
-        system_id: str = "",
-        password: str = "",
-        system_type: str = "",
-        binds: int = 1,
-        window: int = 50,
-        source_ton: int | None = None,
-        source_npi: int | None = None,
-        sender: str = "",
-        throughput: float = 0,
-        name: str = "smpp",
-        enquire_link_seconds: float = 30.0,
-        response_timeout: float = 10.0,
-        connect_timeout: float = 5.0,
-        reconnect_wait: float = 10.0,
-        reconnect_max_seconds: float = 30.0,
-        submit_id_base: int = 0,
-        receipt_id_base: int = 0,
-        receipt_hold_seconds: float = 1.0,
-        **options,
-    ):
-        super().__init__(**options)  # the sinks
-        self.host, self.port = host, int(port)
-        self.system_id, self.password, self.system_type = system_id, password, system_type
-        self.window = max(1, int(window))
-        self.source_ton = None if source_ton in (None, "") else int(source_ton)
-        self.source_npi = None if source_npi in (None, "") else int(source_npi)
-        self.sender = sender
-        self.throughput = float(throughput or 0)
-        self.name = name
-        self.enquire_link_seconds = float(enquire_link_seconds)
-        self.response_timeout = float(response_timeout)
-        self.connect_timeout = float(connect_timeout)
-        self.reconnect_wait = float(reconnect_wait)
-        self.reconnect_max_seconds = float(reconnect_max_seconds)
-        self.submit_id_base, self.receipt_id_base = int(submit_id_base or 0), int(receipt_id_base or 0)
-        self.tick = max(0.02, min(1.0, self.enquire_link_seconds / 4, self.response_timeout / 4))
+    def __init__(self, **options):
+        self.config, rest = SmppOptions.split(options)
+        super().__init__(**rest)  # the sinks
+        self.name = self.config.name
         self.changed = threading.Condition()
         self._opening = threading.Lock()
         self._links_reported_at = 0.0
         self._keeper: threading.Thread | None = None
-        self.sessions = [SmppSession(self, number) for number in range(max(1, int(binds)))]
+        self.sessions = [SmppSession(self, number) for number in range(self.config.binds)]
         self.binds_opened = 0
         self.enquire_links_answered = 0
         self._references = itertools.count(random.randrange(256))
@@ -394,7 +360,6 @@ class SmppBackend(BaseSmsBackend):
         self._pump: threading.Thread | None = None
         self._closed = False
         self._paced_until = 0.0
-        self.receipt_hold_seconds = float(receipt_hold_seconds)
         self._batch_ids: set[str] = set()
         self._batch_open = False
         self._batch_closed_at = 0.0
@@ -442,12 +407,12 @@ class SmppBackend(BaseSmsBackend):
 
     def _submit_pdus(self, sms: OutboundSms) -> list[dict]:
         layout = sms_parts(text=sms.text, encoding=sms.encoding, reference=next(self._references))
-        source, ton, npi = address_ton_npi(sms.sender or self.sender or "")
+        source, ton, npi = address_ton_npi(sms.sender or self.config.sender or "")
         destination, dest_ton, dest_npi = address_ton_npi(sms.phone)
         common = {
             "service_type": "",
-            "source_addr_ton": ton if self.source_ton is None else self.source_ton,
-            "source_addr_npi": npi if self.source_npi is None else self.source_npi,
+            "source_addr_ton": ton if self.config.source_ton is None else self.config.source_ton,
+            "source_addr_npi": npi if self.config.source_npi is None else self.config.source_npi,
             "source_addr": source,
             "dest_addr_ton": dest_ton,
             "dest_addr_npi": dest_npi,
@@ -468,23 +433,23 @@ class SmppBackend(BaseSmsBackend):
         """Write every queued part; returns the messages some part of which was never written,
         with the error that says why (a known outcome: nothing reached the SMSC for them)."""
         unsent: dict[int, Exception] = {}
-        give_up_at = time.monotonic() + self.reconnect_wait
+        give_up_at = time.monotonic() + self.config.reconnect_wait
         while queue:
             session, room = self._session_with_room(give_up_at)
             if session is None:
                 error = TransientProviderError("no SMPP bind could be opened", code="bind_unavailable")
                 break
-            if self.throughput > 0:
-                room = min(room, max(1, int(self.throughput / 20)))
+            if self.config.throughput > 0:
+                room = min(room, max(1, int(self.config.throughput / 20)))
             chunk = [queue.popleft() for _ in range(min(room, len(queue)))]
-            if self.throughput > 0:
+            if self.config.throughput > 0:
                 self._pace(len(chunk))
             written = self._write_chunk(session, chunk)
             parts.extend(written)
             if len(written) < len(chunk):
                 queue.extendleft(reversed(chunk[len(written) :]))
             else:
-                give_up_at = time.monotonic() + self.reconnect_wait
+                give_up_at = time.monotonic() + self.config.reconnect_wait
         else:
             return unsent
         for index, _ in queue:
@@ -519,7 +484,7 @@ class SmppBackend(BaseSmsBackend):
         let through does not leave at line rate."""
         now = time.monotonic()
         start = max(self._paced_until, now)
-        self._paced_until = start + parts / self.throughput
+        self._paced_until = start + parts / self.config.throughput
         if start > now:
             time.sleep(start - now)
 
@@ -529,8 +494,8 @@ class SmppBackend(BaseSmsBackend):
             best, room = None, 0
             with self.changed:
                 for session in self.sessions:
-                    if session.alive and self.window - len(session.pending) > room:
-                        best, room = session, self.window - len(session.pending)
+                    if session.alive and self.config.window - len(session.pending) > room:
+                        best, room = session, self.config.window - len(session.pending)
             if best is not None:
                 return best, room
             opened = False
@@ -542,17 +507,17 @@ class SmppBackend(BaseSmsBackend):
                 return None, 0
             wake = min([give_up_at] + [s.next_attempt for s in self.sessions if not s.alive])
             with self.changed:
-                self.changed.wait(min(self.tick, max(0.01, wake - now)))
+                self.changed.wait(min(self.config.tick, max(0.01, wake - now)))
         return None, 0
 
     def _wait(self, parts: list[_Part]) -> None:
         """Until every written part is answered or given up (the readers time sessions out)."""
-        limit = time.monotonic() + self.response_timeout * 2 + 2 * self.tick + 1
+        limit = time.monotonic() + self.config.response_timeout * 2 + 2 * self.config.tick + 1
         with self.changed:
             while any(part.status is None for part in parts):
                 if time.monotonic() >= limit:
                     break
-                self.changed.wait(self.tick)
+                self.changed.wait(self.config.tick)
 
     # --- receipts --------------------------------------------------------------------------
 
@@ -561,7 +526,7 @@ class SmppBackend(BaseSmsBackend):
         receipt's id is rewritten in the submit_sm_resp's base, so it equals the id that
         send_messages returned. Otherwise it is left as the SMSC wrote it (normalised), and
         smpp_message_id_forms() gives what it may stand for."""
-        submit, received = self.submit_id_base, self.receipt_id_base
+        submit, received = self.config.submit_id_base, self.config.receipt_id_base
         if submit not in (10, 16) or received not in (10, 16) or submit == received:
             return receipt
         try:
@@ -601,7 +566,8 @@ class SmppBackend(BaseSmsBackend):
         One that came during batch g may belong to it: it waits until batch g + 1 starts (g
         is recorded by then), or g ended without its id, or it has waited receipt_hold_seconds
         (counted from the end of g when g answered its id)."""
-        if self.receipt_hold_seconds <= 0:
+        hold = self.config.receipt_hold_seconds
+        if hold <= 0:
             return [self._receipts.popleft() for _ in range(min(1000, len(self._receipts)))]
         now = time.monotonic()
         due, kept = [], deque()
@@ -615,9 +581,9 @@ class SmppBackend(BaseSmsBackend):
                 # Its submit is answered but not yet recorded: the caller records it when the
                 # batch ends, however long the rest of the batch takes (a silent SMSC holds it
                 # for the response timeout).
-                ready = not self._batch_open and now - max(arrived, self._batch_closed_at) >= self.receipt_hold_seconds
+                ready = not self._batch_open and now - max(arrived, self._batch_closed_at) >= hold
             else:
-                ready = not self._batch_open or now - arrived >= self.receipt_hold_seconds
+                ready = not self._batch_open or now - arrived >= hold
             if ready:
                 due.append(item)
             else:
@@ -689,7 +655,7 @@ class SmppBackend(BaseSmsBackend):
 
     def _keep_bound(self) -> None:
         while not self._closed:
-            time.sleep(min(1.0, self.reconnect_max_seconds))
+            time.sleep(min(1.0, self.config.reconnect_max_seconds))
             try:
                 self._open_due()
             except Exception:
