@@ -266,7 +266,7 @@ def test_an_idle_bind_sends_enquire_link(smsc, backend_for):
 def test_the_validity_period_is_the_expiry_in_smpp_time(backend_for):
     backend = backend_for(None)
     sms = OutboundSms(key=1, phone="+254700000001", text="hi", expires_at=datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC))
-    [fields] = backend._submit_pdus(sms)
+    [fields] = backend.sender.submit_fields(sms)
     assert fields["validity_period"] == "300506070809000+"
 
 
