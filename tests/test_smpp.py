@@ -112,7 +112,7 @@ def test_a_receipt_in_another_base_is_found_among_the_id_forms(smsc, backend_for
 def test_receipts_of_a_batch_wait_until_the_caller_comes_back_for_the_next(smsc, backend_for, receipts):
     backend = backend_for(smsc, receipt_hold_seconds=30)
     backend.send_messages(texts(3))
-    assert wait_for(lambda: len(backend.deliveries) + len(receipts) == 3)  # all three came in
+    assert wait_for(lambda: backend.deliveries.waiting() + len(receipts) == 3)  # all three came in
     assert receipts == []
     backend.send_messages([])
     assert wait_for(lambda: len(receipts) == 3)

@@ -25,7 +25,7 @@ class SmppBackend(BaseSmsBackend):
     def __init__(self, **options):
         self.config, rest = SmppOptions.split(options)
         super().__init__(**rest)  # the sinks
-        self.name = self.config.name
+        self.name = self.config.name  # services.providers names it after its provider
         self.changed = threading.Condition()  # guards the sessions' outstanding parts
         self.closed = False
         self._opening = threading.Lock()

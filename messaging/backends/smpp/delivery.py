@@ -148,7 +148,8 @@ class Deliveries:
         self._ready = threading.Condition()  # guards _waiting and batch (but for batch.ids)
         self._pump: threading.Thread | None = None
 
-    def __len__(self) -> int:
+    def waiting(self) -> int:
+        """How many deliveries wait for their sinks."""
         with self._ready:
             return len(self._waiting)
 
