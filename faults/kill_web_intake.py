@@ -197,12 +197,15 @@ def main() -> int:
         other = [p for p in posted if not (p.answered or p.unanswered or p.refused)]
         say(
             f"kill_web_intake: web killed (SIGKILL to its process group) after {intake_seconds:.1f} s of intake "
-            f"by {CLIENTS} clients with {answered_at_kill} answered 200"
+            f"by {CLIENTS} clients with {answered_at_kill} answered 200 "
+            f"({answered_at_kill / intake_seconds:.0f} a second)"
         )
         say(
             f"  posted {len(posted)}: answered 200 {len(answered)} "
             f"({sum(p.recipients for p in answered)} recipients), unanswered {len(unanswered)} "
-            f"({sum(1 for p in unanswered if p.idempotency_key)} with a key), refused while down {len(refused)}, "
+            f"({sum(1 for p in unanswered if p.idempotency_key)} with a key, "
+            f"{sum(1 for p in unanswered if p.recipients == BULK_SIZE)} of {BULK_SIZE} recipients), "
+            f"refused while down {len(refused)}, "
             f"other answers {len(other)}"
         )
         for p in other[:5]:
