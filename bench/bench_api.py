@@ -50,6 +50,8 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from load.stack import readme_gunicorn  # noqa: E402
+
 DATABASE_URL = os.environ.get("BENCH_API_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/sms_bench_api"
 REDIS = (os.environ.get("BENCH_API_REDIS") or "redis://127.0.0.1:6379").rstrip("/")
 BROKER_DB, CACHE_DB = (int(n) for n in (os.environ.get("BENCH_API_REDIS_DBS") or "9,10").split(","))
@@ -166,10 +168,7 @@ def production_gunicorn() -> list[str]:
     whole gunicorn command, measures another one beside it)."""
     if os.environ.get("BENCH_API_GUNICORN"):
         return shlex.split(os.environ["BENCH_API_GUNICORN"])
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Running in production", 1)[1].split("\n## ", 1)[0]
-    line = next(line.strip() for line in section.splitlines() if line.strip().startswith("gunicorn "))
-    return shlex.split(line.split("#", 1)[0])
+    return readme_gunicorn()
 
 
 def free_port() -> int:
