@@ -1,5 +1,6 @@
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 
+from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
 from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
 
 # A gateway user with these permissions reads, or cancels, every partner's requests; anyone else
@@ -77,3 +78,28 @@ def sms_request_summary(*, sms_request: SmsRequest) -> dict:
         "counts": state_counts(Recipient.objects.filter(message__request=sms_request)),
         "messages": messages,
     }
+
+
+def segment_messages_unsent(*, segment_id: int) -> list[int]:
+    """Messages not yet sent whose criteria name the segment: still expanding, or with
+    recipients still waiting (`initial`)."""
+    # The queue's rows (state initial) are few beside all recipients, and indexed apart.
+    waiting = Recipient.objects.filter(state=RecipientState.INITIAL).values("message_id")
+    unsent = (
+        SmsMessage.objects.filter(Q(expansion_done=False) | Q(id__in=waiting))
+        .exclude(criteria=[])
+        .values_list("id", "criteria")
+    )
+    pending, seen = [], set()
+    for message_id, criteria in unsent:
+        if message_id in seen:
+            continue
+        seen.add(message_id)
+        for text in criteria or []:
+            try:
+                if segment_id in criteria_segment_ids(parse_criteria(text)):
+                    pending.append(message_id)
+                    break
+            except CriteriaError:
+                continue
+    return sorted(pending)
