@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class MessagingConfig(AppConfig):
@@ -6,8 +7,6 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self):
-        from django.db.models.signals import post_delete, post_save
-
         from audiences.services.segments import segment_pending_finder_register
 
         from . import checks  # noqa: F401 - registers the system checks

@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
 from messaging.models import RecipientState
+from ops.models import TrafficTotal
+from ops.selectors import messages_expanding, queue_depth, queue_oldest_waiting
 
 API_OUTCOMES = {2: "accepted", 4: "refused"}
 
@@ -29,9 +31,6 @@ class GatewayCollector:
     """Read at each scrape."""
 
     def collect(self):
-        from messaging.selectors_console import messages_expanding, queue_depth, queue_oldest_waiting
-        from ops.models import TrafficTotal
-
         recipients = CounterMetricFamily(
             "smsgw_recipients",
             "Recipients that reached each state, by provider (initial: queued).",
