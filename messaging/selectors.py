@@ -1,6 +1,7 @@
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, Max, Min, Q
 
@@ -30,8 +31,6 @@ def client_has_perm(client: str, permission: str) -> bool:
     with the Django permission. A partner key never has one."""
     if not client.startswith("user:"):
         return False
-    from django.contrib.auth import get_user_model
-
     user = get_user_model().objects.filter(pk=client.removeprefix("user:"), is_active=True).first()
     return user is not None and user.has_perm(permission)
 

@@ -5,7 +5,7 @@ recipient table. The send API's outcomes are counted by each serving process."""
 import os
 
 from django.utils import timezone
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
 from messaging.models import RecipientState
@@ -88,8 +88,6 @@ def scrape_registry() -> CollectorRegistry:
     (several gunicorn workers), the send counters of every worker plus the database's figures."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return registry
-    from prometheus_client import multiprocess
-
     combined = CollectorRegistry(auto_describe=False)
     multiprocess.MultiProcessCollector(combined)
     combined.register(GatewayCollector())
