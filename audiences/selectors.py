@@ -5,6 +5,7 @@ from django.db.models import Q, QuerySet
 
 from audiences.complexity import CompiledSize, evaluation_fails_for_good, evaluation_failure_text, plan_size
 from audiences.models import AudienceAttribute, Member, Segment
+from audiences.segments import SegmentError, plan_q, segment_plan
 from smsgateway.prepared import prepared_cursor
 
 
@@ -15,8 +16,6 @@ def segment_ids_existing(*, ids: set[int]) -> set[int]:
 def segment_sizes(*, ids: set[int]) -> dict[int, CompiledSize]:
     """The compiled size of each of these segments that can be evaluated (a segment whose
     conditions no longer resolve is left out)."""
-    from audiences.segments import SegmentError, segment_plan
-
     attributes = {a.name: a for a in AudienceAttribute.objects.all()}
     sizes = {}
     for segment in Segment.objects.filter(id__in=ids).prefetch_related("conditions"):
@@ -126,8 +125,6 @@ def segment_member_count(*, segment: Segment, channel: str | None = None, owner:
     those the caller reaches (every member for owner None).
 
     Raises SegmentError when the segment cannot be evaluated."""
-    from audiences.segments import segment_plan
-
     return plan_member_count(plan=segment_plan(segment), channel=channel, owner=owner)
 
 
@@ -135,8 +132,6 @@ def plan_member_count(*, plan, channel: str | None = None, owner: str | None = N
     """How many members a segment plan holds now. A plan that cannot be compiled, or whose
     query the database refuses (a value it cannot compare, a query too complex), raises
     SegmentError saying so, and leaves the caller's transaction usable."""
-    from audiences.segments import SegmentError, plan_q
-
     members = members_reachable(channel=channel) if channel else Member.objects.all()
     if owner is not None:
         members = members.filter(owner__in=("", owner))

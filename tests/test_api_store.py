@@ -9,11 +9,11 @@ from django.db.models import Sum
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from messaging.api.normaliser import MessageSpec, RecipientRef
 from messaging.models import ApiKeyDailyUsage, Recipient, SmsMessage, SmsRequest
 from messaging.services import requests as requests_service
 from messaging.services.api_keys import api_key_create
 from messaging.services.quotas import QuotaNeedsLock, api_key_parts_used_today
+from messaging.specs import MessageSpec, RecipientRef
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the one statement is PostgreSQL's")

@@ -4,6 +4,7 @@ The callbacks take no API credentials: each is checked by its provider's own sig
 (Twilio's X-Twilio-Signature, Vonage's signed webhooks), and a bad one is refused with 403.
 """
 
+import json
 import logging
 import time
 
@@ -242,8 +243,6 @@ def _vonage_params(request) -> dict[str, str]:
     if request.method == "GET":
         return {key: request.GET.get(key) for key in request.GET}
     if (request.content_type or "").startswith("application/json"):
-        import json
-
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:

@@ -23,6 +23,9 @@ from django.utils.module_loading import import_string
 from messaging.backends import BaseSmsBackend, get_backend
 from messaging.models import Provider, ProviderKind
 
+from . import inbound, receipts
+from .provider_links import provider_links_remember
+
 logger = logging.getLogger(__name__)
 
 INVALID_KEYS = "Invalid keys provided"
@@ -324,14 +327,10 @@ def _store_sink(store):
 
 
 def _receipt_sink_for(provider_name: str):
-    from . import receipts
-
     return _store_sink(lambda items: receipts.receipts_record(receipts=items, provider=provider_name))
 
 
 def _inbound_sink_for(provider_name: str):
-    from . import inbound
-
     return _store_sink(lambda items: inbound.inbound_texts_receive(texts=items, provider=provider_name))
 
 
@@ -339,8 +338,6 @@ def _link_sink_for(provider_name: str):
     process = f"{socket.gethostname()}:{os.getpid()}"
 
     def sink(alive: int, total: int) -> None:
-        from ops.health import provider_links_remember
-
         provider_links_remember(provider_name, process, alive, total)
 
     return sink

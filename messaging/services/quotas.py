@@ -49,10 +49,10 @@ from django.db.models.functions import Length, Replace
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
-from messaging.api.errors import ContractError, Problem, invalid_format
-from messaging.api.normaliser import NUMBER_TYPE_NAMES, MessageSpec
+from messaging.errors import ContractError, Problem, Refusal, invalid_format
 from messaging.models import ApiKey, ApiKeyDailyUsage, Recipient, RecipientState, SmsMessage
 from messaging.personalise import rendered_sql
+from messaging.specs import NUMBER_TYPE_NAMES, MessageSpec
 from messaging.text import GSM7_BASIC, GSM7_EXTENDED, text_layout
 
 COUNTRY_REFUSED_CODE = "country-not-allowed"
@@ -294,7 +294,7 @@ def quota_check(
         if refused:
             raise ContractError(
                 COUNTRY_NOT_ALLOWED.format(refused=", ".join(refused), allowed=", ".join(sorted(allowed))),
-                status_code=403,
+                status_code=Refusal.FORBIDDEN,
             )
     quota = api_key.daily_quota_parts
     if not quota:
@@ -312,8 +312,8 @@ def quota_check(
         retry_after = int((day_start(now) + timedelta(days=1) - now).total_seconds()) + 1
         raise ContractError(
             QUOTA_EXCEEDED.format(quota=quota, used=used, needed=needed),
-            status_code=429,
-            headers={"Retry-After": str(retry_after)},
+            status_code=Refusal.OVER_LIMIT,
+            retry_after=retry_after,
         )
     return counted
 
@@ -523,8 +523,8 @@ def quota_book(
             retry_after = int((day_start(now) + timedelta(days=1) - now).total_seconds()) + 1
             raise ContractError(
                 QUOTA_EXCEEDED.format(quota=quota, used=locked_used, needed=needed),
-                status_code=429,
-                headers={"Retry-After": str(retry_after)},
+                status_code=Refusal.OVER_LIMIT,
+                retry_after=retry_after,
             )
         if usage is None:
             _usage_add(api_key_id=api_key.pk, day=day, shard=shard, parts=booked)

@@ -18,11 +18,11 @@ from audiences.selectors import (
     members_by_ids,
     members_by_mobiles,
 )
-from messaging.api.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError, Problem, invalid_format
-from messaging.api.normaliser import MessageSpec
+from messaging.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError, Problem, invalid_format
 from messaging.ids import next_request_id
 from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
 from messaging.personalise import member_values, render
+from messaging.specs import MessageSpec
 from messaging.text import text_layout
 from smsgateway.prepared import prepared_cursor
 
