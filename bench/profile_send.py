@@ -14,9 +14,9 @@ absent, not guessed.
 Environment: PROFILE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench_profile;
 its name must contain "bench", its request tables are emptied), PROFILE_REDIS (default
 redis://127.0.0.1:6379: db 14 the broker, db 15 the cache; PROFILE_REDIS_DBS="5,6" names two others),
-PROFILE_REQUESTS (default 200 one-
-recipient requests, a quarter of that with 100 recipients), PROFILE_CPROFILE_TOP (default 12),
-PROFILE_CPU_ONLY=1 only the CPU comparison with the durable floor, PROFILE_QUOTA_PARTS the key's daily quota (default 1,000,000,000, as bench_api; 0 skips the check),
+PROFILE_REQUESTS (default 200 one-recipient requests, a quarter of that with 100 recipients),
+PROFILE_CPROFILE_TOP (default 12), PROFILE_CPU_ONLY=1 only the CPU comparison with the durable floor,
+PROFILE_QUOTA_PARTS the key's daily quota (default 1,000,000,000, as bench_api; 0 skips the check),
 PROFILE_DAY_ROWS (default 100000, 0 for none): recipient rows of the key's earlier requests of the
 day, written by SQL before a last one-recipient JSON case, since the quota check sums them.
 """
