@@ -197,6 +197,9 @@ SMS_REFUSED_NUMBER_TYPES = env.list(
     default=["PREMIUM_RATE", "SHARED_COST", "UAN", "UNKNOWN", "VOICEMAIL", "PAGER", "PERSONAL_NUMBER"],
 )
 # Message parts one request may cost (recipients times parts, a segment by its audience); 0: no cap.
+# POST /api/v1/message/sms answered without DRF's layers when a partner key sends JSON
+# (messaging/api/send_fast.py); false sends every request through the DRF view.
+SMS_SEND_FAST_PATH = env.bool("SMS_SEND_FAST_PATH", default=True)
 SMS_MAX_PARTS_PER_REQUEST = env.int("SMS_MAX_PARTS_PER_REQUEST", default=100000)
 # The longest text personalisation may make of a message (the longest content a request may hold).
 SMS_MAX_RENDERED_CHARS = env.int("SMS_MAX_RENDERED_CHARS", default=5000)

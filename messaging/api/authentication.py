@@ -65,6 +65,11 @@ class GatewayBasicAuthentication(BasicAuthentication):
 
 def caller_client(request) -> str:
     """The owner tag of a request: each partner key and each user sees only its own."""
-    if isinstance(request.user, PartnerSystem):
-        return f"key:{request.user.api_key.pk}"
-    return f"user:{request.user.pk}"
+    return client_of(request.user)
+
+
+def client_of(user) -> str:
+    """The owner tag of a caller: "key:<id>" for a partner key, "user:<id>" for a gateway user."""
+    if isinstance(user, PartnerSystem):
+        return f"key:{user.api_key.pk}"
+    return f"user:{user.pk}"

@@ -84,13 +84,21 @@ def translate_exception(exc):
     return 500, SERVER_FAILURE, {}
 
 
-def contract_exception_handler(exc, context):
+def error_answer(exc) -> tuple[int, dict, dict]:
+    """The status, body and headers of the contract's answer to an exception, for DRF's handler
+    and for the send route's lean path alike."""
     status_code, message, headers = translate_exception(exc)
-    response = Response(contract_body(message), status=status_code)
+    headers = dict(headers)
+    if status_code == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="smsgateway"'
+    if getattr(exc, "wait", None) and "Retry-After" not in headers:
+        headers["Retry-After"] = str(int(exc.wait))
+    return status_code, contract_body(message), headers
+
+
+def contract_exception_handler(exc, context):
+    status_code, body, headers = error_answer(exc)
+    response = Response(body, status=status_code)
     for name, value in headers.items():
         response[name] = value
-    if status_code == 401:
-        response["WWW-Authenticate"] = 'Basic realm="smsgateway"'
-    if getattr(exc, "wait", None) and "Retry-After" not in headers:
-        response["Retry-After"] = str(int(exc.wait))
     return response

@@ -19,16 +19,16 @@ from messaging.services import cancel
 from messaging.services.requests import body_digest, sms_request_find_replay, sms_request_submit
 
 from .access import Access
-from .authentication import PartnerSystem, caller_client
+from .authentication import PartnerSystem, caller_client, client_of
 from .errors import REQUEST_QUEUED, SERVER_FAILURE, RequestTooLarge, contract_body, translate_exception
 from .middleware import API_PREFIXES, contract_response
 from .normaliser import _Invalid, normalise_send_request, parse_bool
 
 
 def request_body(request) -> bytes:
-    """The raw body, read once; DRF's parsers then read it from memory."""
+    """The raw body of a Django request, read once; DRF's parsers then read it from memory."""
     try:
-        return request._request.body
+        return request.body
     except RequestDataTooBig:
         raise RequestTooLarge(settings.SMS_MAX_BODY_BYTES) from None
 
@@ -42,45 +42,54 @@ def idempotency_key_of(request) -> str | None:
 
 
 class SmsSendApi(APIView):
-    """POST /api/v1/message/sms: accept a send request, store it whole, queue it."""
+    """POST /api/v1/message/sms: accept a send request, store it whole, queue it.
+
+    The route is served by messaging.api.send_fast.sms_send, which answers a partner key's JSON
+    request without DRF's layers and hands every other request to this view."""
 
     access = {"POST": Access("send", ("messaging.add_smsrequest",))}
 
     def post(self, request):
-        body_hash = body_digest(request_body(request))
-        tree = request.data  # parsed before anything else, so that a bad body is a 400 at once
-        client = caller_client(request)
-        idempotency_key = idempotency_key_of(request)
-        replay = sms_request_find_replay(client=client, idempotency_key=idempotency_key, body_hash=body_hash)
-        if replay is not None:
-            return Response(contract_body(REQUEST_QUEUED, str(replay.request_id)))
-        try:
-            check_user_existence = parse_bool(
-                request.query_params.get("checkUserExistence"), "checkUserExistence", default=True
-            )
-        except _Invalid:
-            check_user_existence = True
-        # A partner targets its own segments and the shared ones, published; another partner's
-        # segment is as missing (`invalid segment criteria`).
-        owner = audience_owner_of_client(client)
-        specs = normalise_send_request(
-            tree,
-            now=timezone.now(),
-            existing_segment_ids=lambda ids: segment_ids_sendable(ids=ids, owner=owner),
-            segment_sizes=lambda ids: segment_sizes(ids=ids),
-        )
-        api_key = request.user.api_key if isinstance(request.user, PartnerSystem) else None
-        result = sms_request_submit(
-            specs=specs,
-            client=client,
-            api_key=api_key,
-            user=None if api_key else request.user,
-            request_format=RequestFormat.XML if "xml" in (request.content_type or "") else RequestFormat.JSON,
-            body_hash=body_hash,
-            idempotency_key=idempotency_key,
-            check_user_existence=check_user_existence,
-        )
-        return Response(contract_body(REQUEST_QUEUED, str(result.request_id)))
+        return Response(sms_send_accept(request._request, user=request.user, tree_of=lambda: request.data))
+
+
+def sms_send_accept(http_request, *, user, tree_of) -> dict:
+    """What POST /api/v1/message/sms does once its caller is let in: the body read and hashed,
+    parsed (`tree_of`, a 400 at once for a bad body), a replay answered, the request normalised
+    and stored whole; returns the answer's body. Both the DRF view and the lean path call it."""
+    body_hash = body_digest(request_body(http_request))
+    tree = tree_of()  # parsed before anything else, so that a bad body is a 400 at once
+    client = client_of(user)
+    idempotency_key = idempotency_key_of(http_request)
+    replay = sms_request_find_replay(client=client, idempotency_key=idempotency_key, body_hash=body_hash)
+    if replay is not None:
+        return contract_body(REQUEST_QUEUED, str(replay.request_id))
+    try:
+        given = http_request.GET.get("checkUserExistence")
+        check_user_existence = parse_bool(given, "checkUserExistence", default=True)
+    except _Invalid:
+        check_user_existence = True
+    # A partner targets its own segments and the shared ones, published; another partner's
+    # segment is as missing (`invalid segment criteria`).
+    owner = audience_owner_of_client(client)
+    specs = normalise_send_request(
+        tree,
+        now=timezone.now(),
+        existing_segment_ids=lambda ids: segment_ids_sendable(ids=ids, owner=owner),
+        segment_sizes=lambda ids: segment_sizes(ids=ids),
+    )
+    api_key = user.api_key if isinstance(user, PartnerSystem) else None
+    result = sms_request_submit(
+        specs=specs,
+        client=client,
+        api_key=api_key,
+        user=None if api_key else user,
+        request_format=RequestFormat.XML if "xml" in http_request.META.get("CONTENT_TYPE", "") else RequestFormat.JSON,
+        body_hash=body_hash,
+        idempotency_key=idempotency_key,
+        check_user_existence=check_user_existence,
+    )
+    return contract_body(REQUEST_QUEUED, str(result.request_id))
 
 
 def _own_request(request, request_id: str, *, others_permission: str = selectors.VIEW_EVERY_REQUEST):
