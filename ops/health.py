@@ -1,6 +1,7 @@
-"""What /readyz checks: the database, the broker and each enabled provider."""
+"""What /readyz checks: the database, the broker and each enabled provider (by the check its
+kind's descriptor declares). What the worker processes report of their SMPP binds is kept by
+messaging/services/providers/links.py."""
 
-import socket
 import time
 
 from django.conf import settings
@@ -8,7 +9,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from messaging.models import Provider, ProviderKind
+from messaging.models import Provider
+from messaging.providers.registry import PROVIDER_KINDS
 
 TIMEOUT_SECONDS = 2.0
 CHECK_CACHE_PREFIX = "ops:provider-check:"
@@ -41,16 +43,13 @@ def broker_check() -> str:
 
 
 def provider_check(provider: Provider) -> str:
-    """An SMPP provider must accept a TCP connection on its host and port; an HTTP provider is
-    reported as configured (dialling an HTTP API would cost a request or need its credentials)."""
-    if provider.kind != ProviderKind.SMPP:
+    """The readiness check its kind declares (its descriptor's `readiness_check`): an SMPP
+    provider must accept a TCP connection on its host and port, an HTTP provider is reported as
+    configured (dialling an HTTP API would cost a request or need its credentials)."""
+    descriptor = PROVIDER_KINDS.get(provider.kind)
+    if descriptor is None:
         return "configured"
-    host = provider.properties.get("Host", "")
-    port = int(provider.properties.get("Port") or 2775)
-    if not host:
-        raise ValueError("no Host set")
-    with socket.create_connection((host, port), timeout=TIMEOUT_SECONDS):
-        return f"tcp {host}:{port} reachable"
+    return descriptor.readiness_check(provider.properties, timeout=TIMEOUT_SECONDS)
 
 
 def provider_check_remember(name: str, check: dict) -> None:
@@ -66,44 +65,6 @@ def provider_check_last(name: str) -> dict | None:
         return cache.get(f"{CHECK_CACHE_PREFIX}{name}")
     except Exception:
         return None
-
-
-LINKS_CACHE_PREFIX = "ops:provider-links:"
-LINKS_STALE_SECONDS = 60
-
-
-def provider_links_remember(name: str, process: str, alive: int, total: int) -> None:
-    """Keep what one worker process says of its binds to a provider (it says so when a bind opens
-    or drops, and every LINK_REPORT_SECONDS); a process silent for a minute is forgotten. Two
-    processes reporting at once may lose one report, which the next one restores."""
-    key = f"{LINKS_CACHE_PREFIX}{name}"
-    now = time.time()
-    try:
-        held = cache.get(key) or {}
-        held = {proc: entry for proc, entry in held.items() if now - entry["at"] < LINKS_STALE_SECONDS}
-        held[process] = {"alive": alive, "total": total, "at": now}
-        cache.set(key, held, LINKS_STALE_SECONDS * 2)
-    except Exception:  # the console's view must never disturb sending
-        pass
-
-
-def provider_links_last(name: str) -> dict | None:
-    """{"alive", "total", "processes", "age"} summed over the processes heard from in the last
-    minute, or None when none was."""
-    try:
-        held = cache.get(f"{LINKS_CACHE_PREFIX}{name}") or {}
-    except Exception:
-        return None
-    now = time.time()
-    fresh = [entry for entry in held.values() if now - entry["at"] < LINKS_STALE_SECONDS]
-    if not fresh:
-        return None
-    return {
-        "alive": sum(entry["alive"] for entry in fresh),
-        "total": sum(entry["total"] for entry in fresh),
-        "processes": len(fresh),
-        "age": max(0.0, now - max(entry["at"] for entry in fresh)),
-    }
 
 
 READINESS_CACHE_KEY = "ops:readiness"

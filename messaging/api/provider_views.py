@@ -18,7 +18,8 @@ from vonage import Auth as VonageAuth
 
 from messaging.backends import Receipt
 from messaging.models import Provider, ProviderKind
-from messaging.services import inbound, providers, receipts, status
+from messaging.services import inbound, receipts, status
+from messaging.services.providers import configuration
 
 from .access import Access, GatewayAccess
 from .authentication import caller_client
@@ -59,14 +60,14 @@ class SmsConfigApi(APIView):
     }
 
     def get(self, request):
-        return Response({"providers": providers.provider_config_list()})
+        return Response({"providers": configuration.provider_config_list()})
 
     def post(self, request):
         try:
-            provider = providers.provider_config_save(payload=_unwrap(request.data))
-        except providers.ProviderConfigError as error:
+            provider = configuration.provider_config_save(payload=_unwrap(request.data))
+        except configuration.ProviderConfigError as error:
             raise ContractError(str(error)) from None
-        return Response(contract_body(providers.DETAILS_UPDATED, str(provider.pk)))
+        return Response(contract_body(configuration.DETAILS_UPDATED, str(provider.pk)))
 
 
 def _query_fields(request) -> dict:
