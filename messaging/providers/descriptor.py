@@ -44,7 +44,7 @@ class Whole(Text):
 
 
 @dataclass(frozen=True)
-class Decimal(Text):
+class Number(Text):
     """A number from `low` to `high`, fractions allowed."""
 
     low: float
@@ -92,7 +92,7 @@ class Property:
 # The properties every kind takes. Which of their options a backend is given is its
 # descriptor's `common_options`; the others are read by the route (`routing._route_of`).
 COMMON_PROPERTIES = (
-    Property("Throughput", "throughput", Decimal(0, 1_000_000)),
+    Property("Throughput", "throughput", Number(0, 1_000_000)),
     Property("Maximum Character Limit", "max_chars", Whole(1, 100_000)),
     Property("From", "sender"),
     Property("Voice", "voice", Flag()),
