@@ -11,6 +11,7 @@ from django.utils import timezone
 from messaging.models import Provider, Recipient, RecipientState, SmsMessage
 from messaging.providers.registry import PROVIDER_KINDS
 from messaging.services.providers.links import provider_links_last
+from ops.health import provider_check_last
 from ops.models import TrafficHour, TrafficMinute
 
 WINDOWS = (("hour", timedelta(hours=1)), ("day", timedelta(days=1)), ("week", timedelta(days=7)))
@@ -155,8 +156,6 @@ def provider_state(provider: Provider) -> str:
     kind of link its descriptor names (an SMPP bind or HTTP requests), the binds the worker
     processes report as up for a kind that reports them, and the result of the last readiness
     check."""
-    from ops.health import provider_check_last
-
     if not provider.enabled:
         return "disabled"
     descriptor = PROVIDER_KINDS.get(provider.kind)

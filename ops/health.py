@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from messaging.models import Provider
 from messaging.providers.registry import PROVIDER_KINDS
+from smsgateway.celery import app
 
 TIMEOUT_SECONDS = 2.0
 CHECK_CACHE_PREFIX = "ops:provider-check:"
@@ -35,8 +36,6 @@ def database_check() -> str:
 
 
 def broker_check() -> str:
-    from smsgateway.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)
         return conn.transport.driver_type
