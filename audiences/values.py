@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from audiences.models import AttributeType, AudienceAttribute
+from audiences.segments import MEMBER_FIELDS
 
 USA_NAMES = frozenset({"us", "usa", "u.s.", "u.s.a.", "united states", "united states of america", "america"})
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
@@ -235,8 +236,6 @@ def moment_clean(value, name: str) -> datetime.datetime | None:
 
 
 def attribute_name_clean(name) -> str:
-    from audiences.segments import MEMBER_FIELDS
-
     text = required_text(name, "name", max_length=64)
     if not _ATTRIBUTE_NAME.match(text):
         raise ValueError("an attribute name starts with a letter and holds letters, digits, spaces and _ . - only")

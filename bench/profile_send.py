@@ -14,13 +14,14 @@ absent, not guessed.
 Environment: PROFILE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sms_bench_profile;
 its name must contain "bench", its request tables are emptied), PROFILE_REDIS (default
 redis://127.0.0.1:6379: db 14 the broker, db 15 the cache; PROFILE_REDIS_DBS="5,6" names two others),
-PROFILE_REQUESTS (default 200 one-
-recipient requests, a quarter of that with 100 recipients), PROFILE_CPROFILE_TOP (default 12),
+PROFILE_REQUESTS (default 200 one-recipient requests, a quarter of that with 100 recipients),
+PROFILE_CPROFILE_TOP (default 12), PROFILE_CPU_ONLY=1 only the CPU comparison with the durable floor,
 PROFILE_QUOTA_PARTS the key's daily quota (default 1,000,000,000, as bench_api; 0 skips the check),
 PROFILE_DAY_ROWS (default 100000, 0 for none): recipient rows of the key's earlier requests of the
 day, written by SQL before a last one-recipient JSON case, since the quota check sums them.
 """
 
+import contextlib
 import cProfile
 import functools
 import importlib
@@ -292,9 +293,74 @@ def profile_case(client, label, body, content_type, requests, headers):
     print("```")
 
 
+def _backend_cpu_seconds() -> float:
+    """CPU (user and system) the PostgreSQL backend of this connection has used, from /proc."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuCase:
+    """CPU a request, in ms: this thread's (Django, the view, the drivers) and its PostgreSQL
+    backend's. CPU, unlike wall time, does not grow with the machine's load, and it is what bounds
+    requests a second on a saturated machine; cases are measured in alternating rounds, so that
+    a busy spell of the machine falls on each alike."""
+
+    def __init__(self, client, label, path, body, headers, urlconf=None):
+        self.client, self.label, self.path, self.body, self.headers = client, label, path, body, headers
+        self.urlconf = urlconf
+        self.python = self.database = 0.0
+        self.requests = 0
+
+    def round(self, requests: int, counted: bool = True) -> None:
+        from django.test import override_settings
+        from django.urls import clear_url_caches
+
+        with override_settings(ROOT_URLCONF=self.urlconf) if self.urlconf else contextlib.nullcontext():
+            clear_url_caches()
+            backend, started = _backend_cpu_seconds(), time.thread_time()
+            for _ in range(requests):
+                response = self.client.post(self.path, data=self.body, content_type="application/json", **self.headers)
+                if response.status_code != 200:
+                    raise SystemExit(f"{self.label}: answered {response.status_code}: {response.content[:300]!r}")
+            if counted:
+                self.python += time.thread_time() - started
+                self.database += _backend_cpu_seconds() - backend
+                self.requests += requests
+        clear_url_caches()
+
+    def per_request(self) -> tuple[float, float]:
+        return self.python / self.requests * 1000, self.database / self.requests * 1000
+
+
+def cpu_comparison(client, headers) -> None:
+    """The one-recipient JSON request beside the durable floor of bench_api (bench/comparators.py),
+    in CPU a request, served in process through the same middleware."""
+    rounds, each = 10, max(REQUESTS, 100)
+    gateway = CpuCase(client, "gateway POST /api/v1/message/sms", SEND_PATH, json_body(1), headers)
+    floor = CpuCase(client, "durable floor (bench/comparators.py)", "/floor", json_body(1), {}, "bench.comparators")
+    for case in (gateway, floor):
+        case.round(max(each // 5, 3), counted=False)  # warm: connections, caches, first imports
+    for _ in range(rounds):
+        for case in (gateway, floor):
+            case.round(each)
+    print(f"\n### CPU a request, one-recipient JSON, {rounds} alternating rounds of {each} requests each (ms)\n")
+    print("```")
+    print(f"{'':<46}{'Python':>9}{'PostgreSQL':>11}{'both':>9}")
+    for case in (gateway, floor):
+        python, database = case.per_request()
+        print(f"{case.label:<46}{python:>9.3f}{database:>11.3f}{python + database:>9.3f}")
+    (gp, gd), (fp, fd) = gateway.per_request(), floor.per_request()
+    print(f"{'gateway / floor, CPU a request':<46}{gp / fp:>9.2f}{'':>11}{(gp + gd) / (fp + fd):>9.2f}")
+    print("```")
+
+
 def main() -> int:
     raw_key = prepare()
-    absent = instrument()
     from django.test import Client
 
     from messaging.models import Recipient
@@ -309,9 +375,13 @@ def main() -> int:
     )
     print("Inclusive wall times (a step's time holds the steps and SQL it calls; indented steps are inside")
     print("submit). BEGIN is not a statement of its own: psycopg sends it with the first INSERT.")
+    few = max(REQUESTS // 4, 5)
+    cpu_comparison(client, headers)  # before the steps are wrapped with timers
+    if os.environ.get("PROFILE_CPU_ONLY"):
+        return 0
+    absent = instrument()
     if absent:
         print(f"absent from the code (not timed): {', '.join(absent)}")
-    few = max(REQUESTS // 4, 5)
     profile_case(client, "JSON, 1 recipient", json_body(1), "application/json", REQUESTS, headers)
     profile_case(client, "XML, 1 recipient", xml_body(1), "application/xml", REQUESTS, headers)
     profile_case(client, "JSON, 100 recipients", json_body(100), "application/json", few, headers)

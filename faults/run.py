@@ -6,7 +6,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["kill_worker.py", "restart_redis.py", "restart_postgres.py", "smsc_drop.py", "scheduled_restart.py"]
+SCRIPTS = [
+    "kill_worker.py",
+    "kill_web_intake.py",
+    "restart_redis.py",
+    "restart_postgres.py",
+    "smsc_drop.py",
+    "scheduled_restart.py",
+]
 
 
 def main() -> int:

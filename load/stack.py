@@ -8,6 +8,7 @@ numbers, so that they disturb neither the development database nor a test run.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -27,6 +28,14 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def readme_gunicorn() -> list[str]:
+    """The gunicorn command of README's production section, as its words."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Running in production", 1)[1].split("\n## ", 1)[0]
+    line = next(line.strip() for line in section.splitlines() if line.strip().startswith("gunicorn "))
+    return shlex.split(line.split("#", 1)[0])
 
 
 def say(text: str) -> None:
@@ -75,6 +84,7 @@ class Stack:
         web_workers: int | None = None,
         worker_concurrency: int = 2,
         smsc: Smsc | None = None,
+        production_web: bool = False,
         extra_env: dict | None = None,
         pg: str = PG,
         redis: str = "redis://127.0.0.1:6379",
@@ -86,6 +96,8 @@ class Stack:
         self.smsc = smsc
         self.web_port = free_port()
         self.web_workers = web_workers or max(2, (os.cpu_count() or 2) * 2)
+        # README's production command (its worker class, workers and threads) instead of sync workers.
+        self.production_web = production_web
         self.worker_concurrency = worker_concurrency
         self.processes: dict[str, subprocess.Popen] = {}
         self.log_dir = ROOT / "var" / "proof" / name
@@ -166,6 +178,10 @@ class Stack:
         return process
 
     def start_web(self) -> None:
+        if self.production_web:
+            self._spawn("web", self._production_web_command())
+            self.wait_for_web()
+            return
         self._spawn(
             "web",
             [
@@ -184,6 +200,16 @@ class Stack:
             ],
         )
         self.wait_for_web()
+
+    def _production_web_command(self) -> list[str]:
+        """README's gunicorn command, bound to this stack's loopback port."""
+        args = readme_gunicorn()[1:]
+        bind = f"127.0.0.1:{self.web_port}"
+        if "--bind" in args:
+            args[args.index("--bind") + 1] = bind
+        else:
+            args += ["--bind", bind]
+        return [str(BIN / "gunicorn"), *args, "--log-level", "warning"]
 
     def wait_for_web(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

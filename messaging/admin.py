@@ -33,7 +33,7 @@ from messaging.models import (
     SmsRequest,
 )
 from messaging.personalise import member_of, member_values, render
-from messaging.selectors_console import id_floor_at, table_estimate
+from messaging.selectors import id_floor_at, provider_names_known, table_estimate
 from messaging.services.access_tokens import access_token_revoke
 from messaging.services.api_keys import api_key_revoke, countries_clean, number_types_clean, scopes_clean
 from messaging.services.cancel import sms_request_cancel
@@ -46,7 +46,6 @@ from messaging.services.providers.configuration import (
 from messaging.services.receipts import provider_ref_of
 from messaging.services.resend import recipients_failed, recipients_resend
 from messaging.text import text_layout
-from ops.models import TrafficTotal
 
 BOUNDED_COUNT = 1000
 RESEND_PERMISSION = "messaging.resend_recipient"
@@ -119,15 +118,13 @@ class CreatedWithinFilter(admin.SimpleListFilter):
 
 
 class ProviderFilter(admin.SimpleListFilter):
-    """Providers from the configuration and from the traffic totals, never a DISTINCT scan."""
+    """Providers from the configuration and those that sent (ops's traffic totals), never a DISTINCT scan."""
 
     title = "provider"
     parameter_name = "provider"
 
     def lookups(self, request, model_admin):
-        names = set(Provider.objects.values_list("name", flat=True))
-        names |= set(TrafficTotal.objects.exclude(provider="").values_list("provider", flat=True))
-        return [(name, name) for name in sorted(names)]
+        return [(name, name) for name in provider_names_known()]
 
     def queryset(self, request, queryset):
         return queryset.filter(provider=self.value()) if self.value() else queryset

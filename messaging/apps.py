@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class MessagingConfig(AppConfig):
@@ -6,11 +7,15 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self):
-        from django.db.models.signals import post_delete, post_save
+        from audiences.services.segments import segment_pending_finder_register
 
         from . import checks  # noqa: F401 - registers the system checks
         from .models import ApiKey
+        from .selectors import segment_messages_unsent
         from .services.api_keys import api_keys_forget
+
+        # A segment that a message not yet sent names is not deleted.
+        segment_pending_finder_register(segment_messages_unsent)
 
         def forget(sender, instance, **kwargs):
             api_keys_forget(pk=instance.pk)

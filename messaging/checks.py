@@ -3,13 +3,13 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from messaging.services.api_keys import NUMBER_TYPES
+
 
 @register(Tags.security)
 def pumping_defaults_check(app_configs=None, **kwargs):
     """A production gateway (DEBUG off) whose new keys may text any country invites SMS pumping;
     and a refused number type that phonenumbers does not know refuses nothing."""
-    from messaging.services.api_keys import NUMBER_TYPES
-
     problems = []
     if not settings.DEBUG and not settings.SMS_DEFAULT_ALLOWED_COUNTRIES:
         problems.append(

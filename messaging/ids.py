@@ -13,6 +13,8 @@ import threading
 import time
 import zlib
 
+from django.conf import settings
+
 EPOCH_MS = 1704067200000
 NODE_BITS = 10
 SEQUENCE_BITS = 12
@@ -69,8 +71,6 @@ _generator_pid = None
 def next_request_id() -> int:
     global _generator, _generator_pid
     if _generator is None or _generator_pid != os.getpid():
-        from django.conf import settings
-
         node = settings.REQUEST_ID_NODE
         _generator = SnowflakeGenerator(node if node >= 0 else default_node())
         _generator_pid = os.getpid()

@@ -7,6 +7,11 @@ becomes empty."""
 
 import re
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import CharField, TextField, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+
 TAG = re.compile(r"\[\[\s*([^\[\],]+?)\s*(?:,\s*([^\[\]]*?)\s*)?\]\]")
 # Names of letters, digits, spaces, dots, dashes and underscores, not digits alone.
 HASH_TAG = re.compile(r"##(?!\s*\d+\s*##)([A-Za-z0-9_][\w .\-]{0,63}?)##")
@@ -74,10 +79,6 @@ def rendered_sql(template: str):
     that a segment's rendered texts can be measured without loading its members: the literal
     text between tags as it is, each tag as its member field or custom attribute, or its default
     when that is empty."""
-    from django.db.models import CharField, TextField, Value
-    from django.db.models.fields.json import KeyTextTransform
-    from django.db.models.functions import Cast, Coalesce, Concat, NullIf
-
     pieces = []
     position = 0
     for match in ANY_TAG.finditer(template):
@@ -108,8 +109,6 @@ def rendered_sql(template: str):
 def member_of(recipient):
     """The recipient's member, or None: none linked, or the id names a member deleted since (the
     link has no database constraint; select_related reads such an id as None too)."""
-    from django.core.exceptions import ObjectDoesNotExist
-
     try:
         return recipient.member
     except ObjectDoesNotExist:

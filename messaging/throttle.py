@@ -21,6 +21,7 @@ import os
 import threading
 import time
 
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -100,8 +101,6 @@ def _redis(url: str):
     key = (os.getpid(), url)
     with _clients_lock:
         if key not in _clients:
-            import redis
-
             if not _clients:
                 atexit.register(_redis_close)
             client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

@@ -5,10 +5,12 @@ recipient table. The send API's outcomes are counted by each serving process."""
 import os
 
 from django.utils import timezone
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
 from messaging.models import RecipientState
+from ops.models import TrafficTotal
+from ops.selectors import messages_expanding, queue_depth, queue_oldest_waiting
 
 API_OUTCOMES = {2: "accepted", 4: "refused"}
 
@@ -29,9 +31,6 @@ class GatewayCollector:
     """Read at each scrape."""
 
     def collect(self):
-        from messaging.selectors_console import messages_expanding, queue_depth, queue_oldest_waiting
-        from ops.models import TrafficTotal
-
         recipients = CounterMetricFamily(
             "smsgw_recipients",
             "Recipients that reached each state, by provider (initial: queued).",
@@ -89,8 +88,6 @@ def scrape_registry() -> CollectorRegistry:
     (several gunicorn workers), the send counters of every worker plus the database's figures."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return registry
-    from prometheus_client import multiprocess
-
     combined = CollectorRegistry(auto_describe=False)
     multiprocess.MultiProcessCollector(combined)
     combined.register(GatewayCollector())

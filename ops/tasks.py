@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from messaging.services import traffic
+from ops import traffic
 
 
 @shared_task(name="ops.traffic_aggregate", ignore_result=True)

@@ -98,6 +98,9 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'smsgateway.sqlite3'}"),
 }
+# The send path's statements prepared once per connection on PostgreSQL (smsgateway/prepared.py);
+# false behind a transaction-mode pooler that does not keep prepared statements (PgBouncer < 1.21).
+SMS_PREPARED_STATEMENTS = env.bool("SMS_PREPARED_STATEMENTS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -110,6 +113,10 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    if SMS_PREPARED_STATEMENTS and "postgresql" in DATABASES["default"]["ENGINE"]:
+        # Django turns psycopg's preparing off (None); its own cursors bind on the client and never
+        # prepare whatever this says, so only smsgateway.prepared's cursor prepares.
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

@@ -7,7 +7,7 @@ from smsgateway.schema import SchemaApi, SchemaSwaggerApi
 api_patterns = [
     path("", include("messaging.urls_providers")),
     path("", include("messaging.urls")),
-    path("", include("audiences.urls")),
+    path("", include("messaging.urls_audiences")),
 ]
 
 urlpatterns = [

@@ -5,11 +5,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from messaging.api.errors import ContractError
-from messaging.api.normaliser import MessageSpec
+from messaging.api.errors import translate_exception
+from messaging.errors import ContractError
 from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
 from messaging.services.api_keys import api_key_create
 from messaging.services.quotas import api_key_parts_used_today, phone_country, quota_check
+from messaging.specs import MessageSpec
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 US_PHONE = "+14155550100"
@@ -94,7 +95,8 @@ def test_a_request_past_the_daily_quota_is_refused_with_429_naming_it(key):
     assert refused.value.message == (
         "Daily quota of 10 message parts exceeded for this API key: 9 used today, this request needs 2"
     )
-    assert refused.value.headers["Retry-After"] == str(12 * 3600 + 1)
+    assert refused.value.retry_after == 12 * 3600 + 1
+    assert translate_exception(refused.value)[2] == {"Retry-After": str(12 * 3600 + 1)}
 
 
 def test_a_long_text_counts_all_its_parts_against_the_quota(key):

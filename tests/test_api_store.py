@@ -9,11 +9,11 @@ from django.db.models import Sum
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from messaging.api.normaliser import MessageSpec, RecipientRef
 from messaging.models import ApiKeyDailyUsage, Recipient, SmsMessage, SmsRequest
 from messaging.services import requests as requests_service
 from messaging.services.api_keys import api_key_create
 from messaging.services.quotas import QuotaNeedsLock, api_key_parts_used_today
+from messaging.specs import MessageSpec, RecipientRef
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the one statement is PostgreSQL's")
@@ -103,8 +103,39 @@ def test_one_recipient_is_stored_by_one_statement_after_the_member_lookup(db, cl
     with CaptureQueriesContext(connection) as queries:
         assert post_json(client, body, url=url, HTTP_X_VOLTMX_APP_API_KEY=raw_key).status_code == 200
     writes = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SELECT", "SAVEPOINT", "RELEASE"))]
-    assert len(writes) == 1 and writes[0].startswith("WITH req AS (INSERT INTO")
+    # The key's quota booked first, only when it fits the shard; the rows written only then.
+    assert len(writes) == 1 and writes[0].startswith("WITH booked AS (UPDATE")
+    assert "req AS (INSERT INTO" in writes[0]
     assert Recipient.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_request_is_one_statement_without_begin_or_commit():
+    """In autocommit (as gunicorn serves it) the statement is the request's whole write: no
+    BEGIN and COMMIT round trips; a request past the quota writes nothing, and is refused whole."""
+    from rest_framework.test import APIClient
+
+    from tests.helpers import one_message, post_json
+
+    _, raw_key = api_key_create(name="partner", daily_quota_parts=3)
+    url = "/api/v1/message/sms?checkUserExistence=false"
+    client = APIClient()
+
+    def send(*phones):
+        recipients = {"recipient": [{"mobile": phone} for phone in phones]}
+        body = one_message(priorityService="false", content="x", recipients=recipients)
+        return post_json(client, body, url=url, HTTP_X_VOLTMX_APP_API_KEY=raw_key)
+
+    assert send("+14155550100").status_code == 200  # the day's first: counted with the day locked
+    with CaptureQueriesContext(connection) as queries:
+        assert send("+14155550101").status_code == 200
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert not [sql for sql in statements if sql.upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT"))]
+    assert [sql for sql in statements if not sql.startswith("SELECT")][0].startswith("WITH booked AS (UPDATE")
+    refused = send("+14155550102", "+14155550103")
+    assert refused.status_code == 429, refused.content
+    assert SmsRequest.objects.count() == 2 and Recipient.objects.count() == 2
+    assert api_key_parts_used_today(api_key=SmsRequest.objects.first().api_key) == 2
 
 
 def test_every_column_without_a_database_default_is_written():

@@ -3,8 +3,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from messaging.models import Recipient
-from ops.models import TrafficMinute
+from messaging.models import Provider, Recipient
+from ops.models import TrafficMinute, TrafficTotal
 from tests.console_support import failed_recipient, staff_in
 from tests.factories import RecipientFactory
 
@@ -87,6 +87,17 @@ def test_recipient_list_filters_by_created_within():
     RecipientFactory()
     response = _client("auditor").get(RECIPIENTS, {"created": "hour"})
     assert len(response.context["cl"].result_list) == 1
+
+
+def test_recipient_list_offers_configured_providers_and_those_that_sent():
+    Provider.objects.create(name="smsc-configured", kind="SMPP", enabled=False)
+    TrafficTotal.objects.create(provider="locmem-sent", state="submitted", messages=1)
+    failed_recipient()
+    response = _client("auditor").get(RECIPIENTS)
+    provider_filter = next(
+        spec for spec in response.context["cl"].filter_specs if getattr(spec, "parameter_name", "") == "provider"
+    )
+    assert {"smsc-configured", "locmem-sent"} <= {value for value, _ in provider_filter.lookup_choices}
 
 
 def test_recipient_page_shows_history_and_content_as_sent():

@@ -5,10 +5,11 @@ import time_machine
 from django.utils import timezone
 
 from messaging.models import RecipientEvent
-from messaging.selectors_console import console_dashboard, id_floor_at, queue_depth, queue_oldest_waiting
+from messaging.selectors import id_floor_at
 from messaging.services.states import recipients_transition
-from messaging.services.traffic import traffic_aggregate, traffic_prune
 from ops.models import TrafficHour, TrafficMinute, TrafficTotal
+from ops.selectors import console_dashboard, queue_depth, queue_oldest_waiting
+from ops.traffic import traffic_aggregate, traffic_prune
 from tests.factories import RecipientFactory, SmsMessageFactory
 
 pytestmark = pytest.mark.django_db

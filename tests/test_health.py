@@ -5,7 +5,7 @@ import pytest
 from django.test import Client, override_settings
 
 from messaging.models import Provider
-from messaging.services.traffic import traffic_aggregate
+from ops.traffic import traffic_aggregate
 from smsgateway.logging import JsonFormatter, RequestContextFilter, mask_phones, request_id_var
 from tests.factories import RecipientFactory
 
@@ -116,7 +116,7 @@ def test_metrics_with_a_multiprocess_directory_still_serve_the_database_figures(
 
 
 def test_dashboard_shows_the_last_readiness_check_of_a_provider():
-    from messaging.selectors_console import provider_state
+    from ops.selectors import provider_state
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

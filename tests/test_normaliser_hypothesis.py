@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ParseError
 
-from messaging.api.errors import ContractError
-from messaging.api.normaliser import MessageSpec, normalise_send_request
+from messaging.api.normaliser import normalise_send_request
 from messaging.api.parsers import parse_json_text, parse_xml_bytes
+from messaging.errors import ContractError
+from messaging.specs import MessageSpec
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 # `make fuzz` runs these with many more examples.

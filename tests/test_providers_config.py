@@ -251,7 +251,7 @@ SMPP_WITH_ID_BASES = {
 def test_an_smpp_provider_takes_the_id_bases_of_its_smsc(staff):
     assert post(staff, SMPP_WITH_ID_BASES).status_code == 200
     (route,) = routing.routes_active()
-    assert (route.backend.submit_id_base, route.backend.receipt_id_base) == (16, 10)
+    assert (route.backend.config.submit_id_base, route.backend.config.receipt_id_base) == (16, 10)
 
 
 def test_an_id_base_other_than_10_or_16_is_refused(staff):

@@ -127,7 +127,7 @@ def test_a_starting_worker_opens_the_providers_binds_and_takes_stop_before_any_s
 
 
 def _state_becomes(provider, text: str, seconds: float = 5.0) -> str:
-    from messaging.selectors_console import provider_state
+    from ops.selectors import provider_state
 
     deadline = time.monotonic() + seconds
     state = provider_state(provider)

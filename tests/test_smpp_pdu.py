@@ -3,8 +3,9 @@
 from smpplib import command
 
 from messaging.backends.base import PermanentProviderError, TransientProviderError
-from messaging.backends.smpp_pdu import (
+from messaging.backends.smpp.pdu import (
     address_ton_npi,
+    inbound_from_deliver_sm,
     receipt_from_deliver_sm,
     smpp_message_id_forms,
     smpp_message_id_normal,
@@ -127,8 +128,6 @@ def test_a_submit_sm_is_encoded_as_smpplib_encodes_it():
 
 
 def test_a_mobile_originated_text_drops_its_udh_and_keeps_its_escapes():
-    from messaging.backends.smpp_pdu import inbound_from_deliver_sm
-
     udh = bytes([5, 0, 3, 7, 2, 1])
     text = inbound_from_deliver_sm(
         esm_class=0x40,
@@ -141,8 +140,6 @@ def test_a_mobile_originated_text_drops_its_udh_and_keeps_its_escapes():
 
 
 def test_a_receipt_is_no_mobile_originated_text():
-    from messaging.backends.smpp_pdu import inbound_from_deliver_sm
-
     assert (
         inbound_from_deliver_sm(
             esm_class=0x04, data_coding=0, short_message=b"id:1 stat:DELIVRD", source_addr="1", destination_addr="2"

@@ -8,12 +8,11 @@ A key that neither shape knows is refused, never dropped; a segment needs at lea
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
-from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
 from audiences.models import ConditionType, Segment, SegmentCondition
 from audiences.segments import MEMBER_FIELDS, SegmentError, segment_plan, segment_plan_build
 from audiences.values import attributes_declared
@@ -409,31 +408,20 @@ def segment_publish(*, segment_id: int, published: bool, actor: SegmentActor) ->
     return segment
 
 
-def segment_messages_pending(*, segment_id: int) -> list[int]:
-    """Messages not yet sent whose criteria name the segment: still expanding, or with
-    recipients still waiting (`initial`)."""
-    from messaging.models import Recipient, RecipientState, SmsMessage
+# Which messages not yet sent name a segment is messaging's to say: it registers its finder here
+# (MessagingConfig.ready), so that audiences imports nothing of messaging.
+_pending_finders: list[Callable[..., list[int]]] = []
 
-    # The queue's rows (state initial) are few beside all recipients, and indexed apart.
-    waiting = Recipient.objects.filter(state=RecipientState.INITIAL).values("message_id")
-    unsent = (
-        SmsMessage.objects.filter(Q(expansion_done=False) | Q(id__in=waiting))
-        .exclude(criteria=[])
-        .values_list("id", "criteria")
-    )
-    pending, seen = [], set()
-    for message_id, criteria in unsent:
-        if message_id in seen:
-            continue
-        seen.add(message_id)
-        for text in criteria or []:
-            try:
-                if segment_id in criteria_segment_ids(parse_criteria(text)):
-                    pending.append(message_id)
-                    break
-            except CriteriaError:
-                continue
-    return sorted(pending)
+
+def segment_pending_finder_register(finder: Callable[..., list[int]]) -> None:
+    """Add `finder(segment_id=...)`, the ids of the messages not yet sent that name a segment."""
+    if finder not in _pending_finders:
+        _pending_finders.append(finder)
+
+
+def segment_messages_pending(*, segment_id: int) -> list[int]:
+    """Messages not yet sent whose criteria name the segment, as the registered finders say."""
+    return sorted({message_id for finder in _pending_finders for message_id in finder(segment_id=segment_id)})
 
 
 def segment_delete(*, segment_id: int, actor: SegmentActor | None = None) -> bool:

@@ -10,6 +10,7 @@ the authentication classes before this is asked.
 
 from dataclasses import dataclass
 
+from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.permissions import BasePermission
 
 from messaging.models import SCOPES
@@ -67,8 +68,6 @@ class GatewayAccess(BasePermission):
 def scope_permissions() -> dict[str, set[str]]:
     """For each scope, the staff permissions of every route method that the scope opens: what a
     staff member must hold to grant that scope to a key (no one hands out more than they have)."""
-    from django.urls import URLPattern, URLResolver, get_resolver
-
     needed: dict[str, set[str]] = {scope: set() for scope in SCOPES}
 
     def walk(patterns):

@@ -1,4 +1,5 @@
-"""Errors of the SMS API, rendered with the exact texts of CONTRACT section 3."""
+"""The API edge's one mapping of errors to HTTP: the domain's `ContractError` (messaging/errors.py)
+and every other exception become a status, the CONTRACT section 3 body and its headers."""
 
 import logging
 
@@ -8,59 +9,31 @@ from django.http import Http404
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as CacheConnectionError
 from redis.exceptions import TimeoutError as CacheTimeoutError
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 
 from audiences.complexity import query_too_complex
 from audiences.values import invalid_attributes
+from messaging.errors import (
+    INVALID_FORMAT,
+    PARSE_FAILED,
+    SERVER_FAILURE,
+    TOO_COMPLEX,
+    UNAUTHORIZED,
+    ContractError,
+    Refusal,
+)
+from messaging.errors import REQUEST_QUEUED as REQUEST_QUEUED  # re-exported for the views
+from messaging.errors import invalid_format as invalid_format  # re-exported for the views
 
 logger = logging.getLogger(__name__)
 
-PARSE_FAILED = "Failed to parse the input request"
-BOTH_GIVEN = "Either recipient list or segment criteria is allowed, not both @ message :{n}"
-INVALID_FORMAT = "Invalid request format, Error messages :[{problems}]"
-NO_ACTIVE_MEMBERS = "No active audience members found"
-UNAUTHORIZED = "Unauthorized request"
-SERVER_FAILURE = "Server failure to process request"
-IDEMPOTENCY_CONFLICT = "Idempotency-Key reused with a different request"
-REQUEST_QUEUED = "Request Queued. "
 RETRY_AFTER_SECONDS = "5"
-TOO_COMPLEX = "request too complex for the database"
-
-
-class ContractError(exceptions.APIException):
-    """An error whose text the partner sees as it is."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-
-    def __init__(self, message, *, status_code=None, headers=None):
-        super().__init__(detail=message)
-        self.message = message
-        if status_code is not None:
-            self.status_code = status_code
-        self.headers = headers or {}
 
 
 class RequestTooLarge(ContractError):
     def __init__(self, limit):
-        super().__init__(f"Request body larger than {limit} bytes", status_code=413)
-
-
-class Problem:
-    """One problem of one message, gathered into the INVALID_FORMAT text."""
-
-    __slots__ = ("text", "position")
-
-    def __init__(self, text, position=None):
-        self.text = text
-        self.position = position
-
-    def __str__(self):
-        return self.text if self.position is None else f"{self.text} @ message :{self.position}"
-
-
-def invalid_format(problems):
-    return ContractError(INVALID_FORMAT.format(problems=", ".join(str(p) for p in problems)))
+        super().__init__(f"Request body larger than {limit} bytes", status_code=Refusal.TOO_LARGE)
 
 
 def refuse_unknown_keys(fields: dict, known) -> None:
@@ -77,7 +50,8 @@ def contract_body(message, request_id=""):
 def translate_exception(exc):
     """Map any exception to (status, text, headers)."""
     if isinstance(exc, ContractError):
-        return exc.status_code, exc.message, exc.headers
+        headers = {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
+        return int(exc.status_code), exc.message, headers
     if isinstance(exc, exceptions.ParseError):
         return 400, PARSE_FAILED, {}
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):

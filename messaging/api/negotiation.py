@@ -2,6 +2,8 @@
 
 from rest_framework.negotiation import BaseContentNegotiation
 
+from .renderers import SmsTextXMLRenderer
+
 
 def wants_xml(content_type, accept):
     accept = (accept or "").lower()
@@ -30,8 +32,6 @@ class RequestFormatNegotiation(BaseContentNegotiation):
         return None
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        from .renderers import SmsTextXMLRenderer
-
         content_type = request.META.get("CONTENT_TYPE")
         accept = request.META.get("HTTP_ACCEPT")
         xml = wants_xml(content_type, accept)

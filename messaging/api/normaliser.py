@@ -6,7 +6,6 @@ which segment ids exist.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -15,10 +14,9 @@ from django.conf import settings
 
 from audiences.complexity import CompiledSize, criteria_size, criteria_size_problem
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
+from messaging.errors import BOTH_GIVEN, PARSE_FAILED, ContractError, Problem, invalid_format
 from messaging.models import Channel
-from messaging.personalise import has_tags
-
-from .errors import BOTH_GIVEN, PARSE_FAILED, ContractError, Problem, invalid_format
+from messaging.specs import NUMBER_TYPE_NAMES, MessageSpec, RecipientRef
 
 CHANNELS = {
     "text": Channel.TEXT,
@@ -45,34 +43,6 @@ MESSAGE_KEYS = frozenset(
 RECIPIENTS_KEYS = frozenset({"recipient", "segment"})
 RECIPIENT_KEYS = frozenset({"id", "mobile"})
 SEGMENT_KEYS = frozenset({"criteria"})
-
-
-@dataclass
-class RecipientRef:
-    member_id: int | None = None
-    mobile: str | None = None
-    number_type: str | None = None  # the mobile's phonenumbers type by name (PREMIUM_RATE, ...)
-
-
-@dataclass
-class MessageSpec:
-    position: int
-    content: str
-    channel: str
-    priority: bool
-    start_at: datetime
-    expires_at: datetime | None
-    voice_on_failure: bool
-    recipients: list[RecipientRef] = field(default_factory=list)
-    criteria: list[str] = field(default_factory=list)
-
-    @property
-    def by_segment(self) -> bool:
-        return bool(self.criteria)
-
-    @property
-    def personalised(self) -> bool:
-        return has_tags(self.content)
 
 
 class _Invalid(Exception):
@@ -142,9 +112,6 @@ def parse_channel(value):
     if isinstance(value, str) and value.strip().lower() in CHANNELS:
         return CHANNELS[value.strip().lower()]
     raise _Invalid("unknown channel")
-
-
-NUMBER_TYPE_NAMES = {value: name for name, value in vars(phonenumbers.PhoneNumberType).items() if name.isupper()}
 
 
 def parse_mobile(value):

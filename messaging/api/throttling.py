@@ -5,7 +5,7 @@ import os
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import BaseThrottle
 
@@ -21,19 +21,25 @@ def _redis_client():
     client object on every call, which costs more than the round trip itself."""
     client = _redis_clients.get(os.getpid())
     if client is None:
-        client = _redis_clients[os.getpid()] = cache._cache.get_client(write=True)
+        client = _redis_clients[os.getpid()] = caches["default"]._cache.get_client(write=True)
     return client
 
 
 def window_count(key: str, ttl: int) -> int:
-    """Count one more hit on `key`, which lives `ttl` seconds; one round trip on Redis."""
-    if isinstance(cache, RedisCache):
-        full_key = cache.make_and_validate_key(key)
-        pipeline = _redis_client().pipeline(transaction=False)
-        pipeline.incr(full_key)
-        pipeline.expire(full_key, ttl)
-        count, _ = pipeline.execute()
-        return int(count)
+    """Count one more hit on `key`, which lives `ttl` seconds; one round trip on Redis.
+
+    INCR alone, and EXPIRE only with the window's first hit: a pipeline object copies redis-py's
+    table of response callbacks each time it is built, which costs more than the round trip. A
+    process that dies between the two leaves a key without expiry; its name holds the window's
+    number, so it is never counted again."""
+    backend = caches["default"]  # the backend itself: `cache` is a proxy, no instance of RedisCache
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        client = _redis_client()
+        count = int(client.incr(full_key))
+        if count == 1:
+            client.expire(full_key, ttl)
+        return count
     if cache.add(key, 1, ttl):
         return 1
     try:

@@ -29,6 +29,7 @@ from .providers.routing import Route
 from .quiet_hours import quiet_hours_opening
 from .receipts import pending_receipts_match, provider_ref_of
 from .states import recipients_transition
+from .voice import recipients_fall_back_to_voice
 
 logger = logging.getLogger(__name__)
 
@@ -245,8 +246,6 @@ def outcomes_record(*, claimed: list[Recipient], outcomes: list[SendOutcome], pr
             detail=f"gave up: {error}",
         )
     if rejected_ids:
-        from .voice import recipients_fall_back_to_voice
-
         recipients_fall_back_to_voice(recipient_ids=rejected_ids)
     if submitted and PendingReceipt.objects.exists():
         pending_receipts_match(provider_refs=[recipient.provider_ref for recipient in submitted])

@@ -39,6 +39,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from django.conf import settings
@@ -48,10 +49,10 @@ from django.db.models.functions import Length, Replace
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
-from messaging.api.errors import ContractError, Problem, invalid_format
-from messaging.api.normaliser import NUMBER_TYPE_NAMES, MessageSpec
+from messaging.errors import ContractError, Problem, Refusal, invalid_format
 from messaging.models import ApiKey, ApiKeyDailyUsage, Recipient, RecipientState, SmsMessage
 from messaging.personalise import rendered_sql
+from messaging.specs import NUMBER_TYPE_NAMES, MessageSpec
 from messaging.text import GSM7_BASIC, GSM7_EXTENDED, text_layout
 
 COUNTRY_REFUSED_CODE = "country-not-allowed"
@@ -293,7 +294,7 @@ def quota_check(
         if refused:
             raise ContractError(
                 COUNTRY_NOT_ALLOWED.format(refused=", ".join(refused), allowed=", ".join(sorted(allowed))),
-                status_code=403,
+                status_code=Refusal.FORBIDDEN,
             )
     quota = api_key.daily_quota_parts
     if not quota:
@@ -311,8 +312,8 @@ def quota_check(
         retry_after = int((day_start(now) + timedelta(days=1) - now).total_seconds()) + 1
         raise ContractError(
             QUOTA_EXCEEDED.format(quota=quota, used=used, needed=needed),
-            status_code=429,
-            headers={"Retry-After": str(retry_after)},
+            status_code=Refusal.OVER_LIMIT,
+            retry_after=retry_after,
         )
     return counted
 
@@ -369,6 +370,43 @@ def usage_upsert_sql() -> str:
         f"INSERT INTO {table} (api_key_id, day, shard, parts, verified, quota) VALUES (%s, %s, %s, %s, false, 0) "
         f"ON CONFLICT (api_key_id, day, shard) DO UPDATE SET parts = {table}.parts + EXCLUDED.parts "
         "RETURNING parts, verified, quota"
+    )
+
+
+class UsageFit(NamedTuple):
+    """A booking that may go ahead only when it fits: the parameters of usage_fit_sql."""
+
+    parts: int
+    api_key_id: int
+    day: date
+    shard: int
+    quota: int
+    counted: int
+    budget: int
+
+
+def usage_fit(*, api_key: ApiKey, needed: int, booked: int, now: datetime, shard: int) -> UsageFit | None:
+    """The booking of a request that stores itself in one statement without a transaction of its
+    own: the shard's budget is checked by the statement that adds to it (usage_fit_sql), as
+    quota_book checks it after an upsert. None when there is nothing to check (no quota, a request
+    that needs no parts): then the plain upsert books it."""
+    quota = api_key.daily_quota_parts
+    if not quota or needed == 0:
+        return None
+    budgets = usage_plan(quota)
+    return UsageFit(booked, api_key.pk, _usage_day(now), shard, quota, max(needed, booked), budgets[shard])
+
+
+def usage_fit_sql() -> str:
+    """Add parts to a shard of a key's day only when the shard is verified for the key's quota and
+    the request fits its budget (the rule of quota_book), returning the parts after the addition;
+    no row when it does not fit (or the shard is missing): then the request is stored again with
+    the key's day locked. Parameters: those of UsageFit, in its order."""
+    table = connection.ops.quote_name(ApiKeyDailyUsage._meta.db_table)
+    return (
+        f"UPDATE {table} SET parts = parts + %s "
+        "WHERE api_key_id = %s AND day = %s AND shard = %s AND verified AND quota = %s AND parts + %s <= %s "
+        "RETURNING parts"
     )
 
 
@@ -485,8 +523,8 @@ def quota_book(
             retry_after = int((day_start(now) + timedelta(days=1) - now).total_seconds()) + 1
             raise ContractError(
                 QUOTA_EXCEEDED.format(quota=quota, used=locked_used, needed=needed),
-                status_code=429,
-                headers={"Retry-After": str(retry_after)},
+                status_code=Refusal.OVER_LIMIT,
+                retry_after=retry_after,
             )
         if usage is None:
             _usage_add(api_key_id=api_key.pk, day=day, shard=shard, parts=booked)

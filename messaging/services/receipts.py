@@ -20,6 +20,7 @@ from messaging.backends import Receipt
 from messaging.models import PendingReceipt, Recipient, RecipientState
 
 from .states import recipients_transition
+from .voice import recipients_fall_back_to_voice
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +93,6 @@ def _matcher(receipts: list[Receipt], provider: str):
 
 
 def _apply(groups: dict[tuple[bool, str, str], list[int]], at: datetime) -> int:
-    from .voice import recipients_fall_back_to_voice
-
     moved = 0
     undelivered: list[int] = []
     for (delivered, error_code, status), ids in groups.items():

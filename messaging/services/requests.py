@@ -3,8 +3,6 @@
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache, lru_cache
-from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -15,19 +13,20 @@ from audiences.models import Member
 from audiences.segments import SegmentError
 from audiences.selectors import (
     audience_owner_of_client,
+    member_facts,
     member_reachable,
     members_by_ids,
     members_by_mobiles,
-    members_visible,
 )
-from messaging.api.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError, Problem, invalid_format
-from messaging.api.normaliser import MessageSpec
+from messaging.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError, Problem, invalid_format
 from messaging.ids import next_request_id
 from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
 from messaging.personalise import member_values, render
+from messaging.specs import MessageSpec
 from messaging.text import text_layout
+from smsgateway.prepared import prepared_cursor
 
-from . import quotas, wakeups
+from . import quotas, store_statement, wakeups
 from .expansion import message_audience
 
 
@@ -110,11 +109,10 @@ def _store(
         check_user_existence=check_user_existence,
         locked=locked,
     )
+    request = SmsRequest(**request)
     request.save(force_insert=True)
     by_id, by_mobile = _listed_members([spec for spec in specs if not spec.by_segment], client=client, whole=True)
-    messages = []
-    for spec in specs:
-        messages.append(_message_row(request, spec, text_layout(spec.content)))
+    messages = [SmsMessage(request=request, **_message_fields(spec, text_layout(spec.content))) for spec in specs]
     SmsMessage.objects.bulk_create(messages)
     if not all(message.pk for message in messages):  # backends that return no ids
         messages = list(SmsMessage.objects.filter(request=request).order_by("position"))
@@ -191,13 +189,25 @@ def _store(
     return request
 
 
-@transaction.atomic
-def _store_listed(
-    *, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence, locked=False
-):
+def _store_listed(*, locked=False, **fields):
     """_store for a request that lists its recipients, on PostgreSQL: the same checks on the same
     rows, then the request, its messages, their recipients and the key's parts of the day written
-    by one statement (recipients as column arrays, no model instance each); returns the id."""
+    by one statement (recipients as column arrays, no model instance each); returns the id.
+
+    That statement is the request's whole write: with the quota checked inside it (usage_fit), it
+    writes everything or nothing by itself, so it needs no transaction of its own and the request
+    costs no BEGIN and COMMIT round trips. A request stored with the key's day locked (the quota
+    counted exactly, a rare case) is one transaction; so is a call inside an outer one (a savepoint,
+    which an Idempotency-Key race rolls back)."""
+    if locked or connection.in_atomic_block:
+        with transaction.atomic():
+            return _listed_stored(locked=locked, **fields)
+    return _listed_stored(locked=locked, **fields)
+
+
+def _listed_stored(
+    *, specs, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence, locked
+):
     now, locked_used, request = _request_start(
         client=client,
         api_key=api_key,
@@ -215,8 +225,7 @@ def _store_listed(
     booked = 0
     for spec in specs:
         layout = text_layout(spec.content)
-        message = _message_row(request, spec, layout)
-        messages.append(message)
+        messages.append(_message_fields(spec, layout))
         rows = rows_of[spec.position] = _listed_rows(spec, by_id, by_mobile, check_user_existence)
         sendable = [row for row in rows if row[3]]
         if not sendable:
@@ -244,11 +253,25 @@ def _store_listed(
         book_later=True,
     )
     shard = quotas.usage_shard(api_key.daily_quota_parts) if api_key else 0
-    sql, params = _insert_statement(request, messages, rows_of, api_key=api_key, booked=booked, now=now, shard=shard)
-    with connection.cursor() as cursor:
+    fit = None
+    if api_key is not None and locked_used is None:
+        fit = quotas.usage_fit(api_key=api_key, needed=needed, booked=booked, now=now, shard=shard)
+    if fit is not None:
+        booking, usage_params = "fit", list(fit)
+    elif api_key is not None:
+        booking, usage_params = "upsert", [api_key.pk, quotas.day_start(now).date(), shard, booked]
+    else:
+        booking, usage_params = "", []
+    sql, params = store_statement.insert_statement(
+        request, messages, rows_of, now=now, booking=booking, usage=usage_params
+    )
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         usage = cursor.fetchone() if api_key is not None else None
-    if usage is not None:
+    if fit is not None:
+        if usage is None:  # nothing was written: the shard is not verified or the request does not fit
+            raise quotas.QuotaNeedsLock
+    elif usage is not None:
         quotas.quota_book(
             api_key=api_key,
             needed=needed,
@@ -258,125 +281,20 @@ def _store_listed(
             usage=tuple(usage),
             locked_used=locked_used,
         )
-    priority = any(m.priority for m in messages)
+    priority = any(m["priority"] for m in messages)
     transaction.on_commit(lambda: wakeups.request_accepted(expand_message_ids=[], priority=priority))
-    return request.id
-
-
-def _db_values(instance, fields) -> list:
-    """The values an INSERT of `instance` would write to `fields` (defaults, auto_now included)."""
-    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-
-
-@cache
-def _columns(model, skip=()) -> tuple:
-    """The columns an INSERT writes: not a serial key, not one the database fills by its default."""
-    return tuple(
-        f
-        for f in model._meta.concrete_fields
-        if f.name not in skip and not getattr(f, "db_returning", False) and not f.has_db_default()
-    )
-
-
-def _insert_statement(request, messages, rows_of, *, api_key, booked, now, shard):
-    """One statement: the request, its messages (joined by position) and their recipients (one
-    array per column, unnested), and, for a key, the upsert of its parts of the day returning
-    (parts, verified, quota) of its shard."""
-    params = _db_values(request, _columns(SmsRequest))
-    message_fields = _columns(SmsMessage, ("request",))
-    for message in messages:
-        params += _db_values(message, message_fields)
-    # Recipients: the columns a row varies in, and the others as its message's prototype has them.
-    varying = ("member_id", "phone", "content", "state", "final_at", "error")
-    recipient_fields = _columns(Recipient, ("message",))
-    arrays: list[list] = [[] for _ in recipient_fields]
-    positions = []
-    for message in messages:
-        rows = rows_of[message.position]
-        prototype = Recipient(
-            message_id=0,
-            channel=message.channel,
-            priority=message.priority,
-            due_at=message.start_at,
-            expires_at=message.expires_at,
-        )
-        base = _db_values(prototype, recipient_fields)
-        positions += [message.position] * len(rows)
-        for i, field in enumerate(recipient_fields):
-            if field.attname in varying:
-                k = varying.index(field.attname)
-                if field.attname == "state":
-                    arrays[i] += [RecipientState.INITIAL if row[3] else RecipientState.NOT_ATTEMPTED for row in rows]
-                elif field.attname == "final_at":
-                    arrays[i] += [None if row[3] else now for row in rows]
-                elif field.attname == "error":
-                    arrays[i] += [row[4] for row in rows]
-                else:
-                    arrays[i] += [row[k] if k < 3 else None for row in rows]
-            else:
-                arrays[i] += [base[i]] * len(rows)
-    # A column that holds one value in every row is sent once, not as an array: most of them do,
-    # and each array element costs its quoting.
-    scalars, vectors, mask = [], [positions], []
-    for column in arrays:
-        first = column[0] if column else None
-        constant = all(value == first for value in column)
-        mask.append(constant)
-        if constant:
-            scalars.append(first)
-        else:
-            vectors.append(column)
-    params += scalars + vectors
-    if api_key is not None:
-        params += [api_key.pk, quotas.day_start(now).date(), shard, booked]
-    return _statement_text(len(messages), tuple(mask), api_key is not None), params
-
-
-@lru_cache(maxsize=256)
-def _statement_text(message_count: int, constant: tuple[bool, ...], booked: bool) -> str:
-    """The statement's text for a request of `message_count` messages whose recipient columns
-    are sent once (`constant`) or as arrays, with the key's booking or without: built once."""
-    qn = connection.ops.quote_name
-    request_fields = _columns(SmsRequest)
-    request_sql = (
-        f"INSERT INTO {qn(SmsRequest._meta.db_table)} ({', '.join(qn(f.column) for f in request_fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(request_fields))}) RETURNING {qn('id')}"
-    )
-    message_fields = _columns(SmsMessage, ("request",))
-    row = "(" + ", ".join(f"%s::{f.db_type(connection)}" for f in message_fields) + ")"
-    names = [f"c{i}" for i in range(len(message_fields))]
-    message_sql = (
-        f"INSERT INTO {qn(SmsMessage._meta.db_table)} (request_id, {', '.join(qn(f.column) for f in message_fields)}) "
-        f"SELECT req.id, {', '.join('v.' + n for n in names)} FROM req, (VALUES {', '.join([row] * message_count)}) "
-        f"AS v({', '.join(names)}) RETURNING id, {qn('position')}"
-    )
-    recipient_fields = _columns(Recipient, ("message",))
-    select, unnest, names = [], ["%s::integer[]"], ["pos"]
-    for i, (field, once) in enumerate(zip(recipient_fields, constant, strict=True)):
-        if once:
-            select.append(f"%s::{field.db_type(connection)}")
-        else:
-            select.append(f"v.c{i}")
-            unnest.append(f"%s::{field.db_type(connection)}[]")
-            names.append(f"c{i}")
-    recipient_sql = (
-        f"INSERT INTO {qn(Recipient._meta.db_table)} (message_id, {', '.join(qn(f.column) for f in recipient_fields)}) "
-        f"SELECT msg.id, {', '.join(select)} FROM unnest({', '.join(unnest)}) "
-        f"AS v({', '.join(names)}) JOIN msg ON msg.{qn('position')} = v.pos"
-    )
-    statement = f"WITH req AS ({request_sql}), msg AS ({message_sql}), rcp AS ({recipient_sql}) "
-    return statement + (quotas.usage_upsert_sql() if booked else "SELECT 1")
+    return request["id"]
 
 
 def _request_start(*, locked: bool, **request_fields) -> tuple:
     """What both store paths do first: the time, the key's day locked when asked (a request that
-    did not fit its booking), an expired Idempotency-Key released, and the request's row (unsaved)."""
+    did not fit its booking), an expired Idempotency-Key released, and the request's field values."""
     now = timezone.now()
     locked_used = quotas.quota_lock(api_key=request_fields["api_key"], now=now) if locked else None
     _idempotency_key_release(
         client=request_fields["client"], idempotency_key=request_fields["idempotency_key"], now=now
     )
-    return now, locked_used, _request_row(**request_fields)
+    return now, locked_used, _request_fields(**request_fields)
 
 
 def _listed_members(specs, *, client: str, whole: bool) -> tuple[dict, dict]:
@@ -391,10 +309,12 @@ def _listed_members(specs, *, client: str, whole: bool) -> tuple[dict, dict]:
         by_id = members_by_ids(ids=member_ids, caller=caller) if member_ids else {}
         by_mobile = members_by_mobiles(mobiles=mobiles, caller=caller) if mobiles else {}
         return by_id, by_mobile
-    visible = members_visible(caller=caller)
-    by_id = {m.pk: m for m in _member_facts(visible.filter(id__in=member_ids))} if member_ids else {}
-    by_mobile = {m.mobile: m for m in _member_facts(visible.filter(mobile__in=mobiles))} if mobiles else {}
-    return by_id, by_mobile
+    facts = member_facts(caller=caller, ids=member_ids, mobiles=mobiles)
+    wanted_ids, wanted_mobiles = set(member_ids), set(mobiles)
+    return (
+        {m.pk: m for m in facts if m.pk in wanted_ids},
+        {m.mobile: m for m in facts if m.mobile in wanted_mobiles},
+    )
 
 
 def _idempotency_key_release(*, client: str, idempotency_key: str | None, now) -> None:
@@ -407,54 +327,37 @@ def _idempotency_key_release(*, client: str, idempotency_key: str | None, now) -
         )
 
 
-def _request_row(
-    *, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence
-) -> SmsRequest:
-    """The request's row, for either store path."""
-    return SmsRequest(
-        id=next_request_id(),
-        api_key=api_key,
-        user=user,
-        format=request_format,
-        body_hash=body_hash,
-        idempotency_key=idempotency_key or None,
-        client=client,
-        check_user_existence=check_user_existence,
-    )
+def _request_fields(*, client, api_key, user, request_format, body_hash, idempotency_key, check_user_existence) -> dict:
+    """The request's row (field values by attname), for either store path."""
+    return {
+        "id": next_request_id(),
+        "api_key_id": api_key.pk if api_key is not None else None,
+        "user_id": user.pk if user is not None else None,
+        "format": request_format,
+        "body_hash": body_hash,
+        "idempotency_key": idempotency_key or None,
+        "client": client,
+        "check_user_existence": check_user_existence,
+    }
 
 
-def _message_row(request: SmsRequest, spec, layout) -> SmsMessage:
-    """One message's row from its spec, for either store path; a segment message waits for expansion."""
-    return SmsMessage(
-        request=request,
-        position=spec.position,
-        content=spec.content,
-        channel=spec.channel,
-        priority=spec.priority,
-        start_at=spec.start_at,
-        expires_at=spec.expires_at,
-        voice_on_failure=spec.voice_on_failure,
-        encoding=layout.encoding,
-        parts=layout.parts,
-        personalised=spec.personalised,
-        criteria=spec.criteria,
-        expansion_done=not spec.by_segment,
-    )
-
-
-class _MemberFacts(NamedTuple):
-    """What member_reachable and the recipient row read of a member."""
-
-    pk: int
-    mobile: str | None
-    active: bool
-    sms_subscription: bool
-    voice_subscription: bool
-
-
-def _member_facts(members) -> list[_MemberFacts]:
-    fields = ("pk", "mobile", "active", "sms_subscription", "voice_subscription")
-    return [_MemberFacts(*row) for row in members.values_list(*fields)]
+def _message_fields(spec, layout) -> dict:
+    """One message's row (field values by attname, without its request) from its spec, for
+    either store path; a segment message waits for expansion."""
+    return {
+        "position": spec.position,
+        "content": spec.content,
+        "channel": spec.channel,
+        "priority": spec.priority,
+        "start_at": spec.start_at,
+        "expires_at": spec.expires_at,
+        "voice_on_failure": spec.voice_on_failure,
+        "encoding": layout.encoding,
+        "parts": layout.parts,
+        "personalised": spec.personalised,
+        "criteria": spec.criteria,
+        "expansion_done": not spec.by_segment,
+    }
 
 
 def _listed_rows(spec, by_id, by_mobile, check_user_existence) -> list[tuple]:

@@ -57,8 +57,6 @@ def recipients_expire_unreceipted(*, now=None, limit: int = RECEIPT_BATCH) -> in
 
 
 def queue_sweep() -> dict[str, int]:
-    from messaging.tasks import expand_message
-
     now = timezone.now()
     expired = recipients_expire_due()
     # Oldest first; a message whose expansion keeps failing is given up after
@@ -68,8 +66,7 @@ def queue_sweep() -> dict[str, int]:
         .order_by("created_at", "id")
         .values_list("id", flat=True)[:STALLED_BATCH]
     )
-    for message_id in stalled:
-        expand_message.apply_async(args=[message_id])
+    wakeups.expansions_resume(message_ids=stalled)
     matched = pending_receipts_match()
     unreceipted = recipients_expire_unreceipted(now=now)
     wakeups.dispatch_wake(force=True)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from messaging.models import Channel, Recipient, RecipientState
 from messaging.personalise import member_values, render
 
+from . import wakeups
 from .quotas import DESTINATION_REFUSED_CODES, recipients_added
 
 
@@ -60,7 +61,5 @@ def recipients_fall_back_to_voice(*, recipient_ids: list[int]) -> int:
             recipients_added(calls)
     except IntegrityError:
         return 0
-    from . import wakeups
-
     transaction.on_commit(lambda: wakeups.dispatch_wake(priority=any(c.priority for c in calls), force=True))
     return len(calls)

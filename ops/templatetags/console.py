@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django import template
 
-from messaging.selectors_console import console_dashboard
+from ops.selectors import console_dashboard
 
 register = template.Library()
 

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from messaging.models import Recipient, RecipientState
+from messaging.services.dispatch import recipients_expire_due
 
 from ._console import progress
 
@@ -16,8 +17,6 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Count what is due to expire; change nothing.")
 
     def handle(self, *args, **options):
-        from messaging.services.dispatch import recipients_expire_due
-
         due = Recipient.objects.filter(
             state=RecipientState.INITIAL, expires_at__isnull=False, expires_at__lte=timezone.now()
         )

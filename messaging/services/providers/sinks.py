@@ -6,11 +6,13 @@ built with (`BaseSmsBackend.receipt_sink`, `inbound_sink` and `link_sink`). Thes
 callables, one of each per provider, given by `routing.provider_backend` (and, for the backend
 named by SMS_BACKEND, by `routing.routes_active`):
 
-    SMSC deliver_sm ─▶ SmppSession._deliver ─▶ SmppBackend._pump_receipts ─▶ ReceiptSink(name)
+    SMSC deliver_sm ─▶ SmppSession._handle ─▶ Deliveries.deliver_sm_take ─▶ (receipt hold)
+        ─▶ Deliveries._hand_over ─▶ ReceiptSink(name)
         ─▶ receipts.receipts_record(receipts=…, provider=name) ─▶ delivered / undelivered / held
 
-The SMSC is answered only after the sink returns: a sink that raises (the database is down) makes
-the backend refuse the deliver_sm for now (ESME_RX_T_APPN), so that the SMSC sends it again.
+(messaging/backends/smpp/session.py and delivery.py.) The SMSC is answered only after the sink
+returns: a sink that raises (the database is down) makes the backend refuse the deliver_sm for
+now (ESME_RX_T_APPN), so that the SMSC sends it again.
 
 Receipts that come by webhook (Twilio, Vonage) take the other way in: their kind's callback view
 (messaging/providers/<kind>/callbacks.py) calls receipts.receipts_record itself.
@@ -56,7 +58,7 @@ class ReceiptSink(_StoreSink):
 
 class InboundSink(_StoreSink):
     """The texts members sent that a provider's own connection carried (SMPP mobile-originated
-    deliver_sm, as smpp_pdu.InboundText): STOP and START act, every text is kept."""
+    deliver_sm, as smpp.pdu.InboundText): STOP and START act, every text is kept."""
 
     def _store(self, items: list) -> None:
         inbound.inbound_texts_receive(texts=items, provider=self.provider_name)

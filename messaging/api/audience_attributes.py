@@ -7,7 +7,6 @@ may carry."""
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audiences.api_members import body_of, object_id, volt_paging
 from audiences.models import AudienceAttribute
 from audiences.services.attributes import (
     NOT_FOUND,
@@ -18,7 +17,8 @@ from audiences.services.attributes import (
 )
 from audiences.services.audience_settings import SettingsRefused, audience_settings_update
 from messaging.api.access import Access
-from messaging.api.errors import ContractError
+from messaging.api.audience_members import body_of, object_id, volt_paging
+from messaging.errors import ContractError
 
 SETTINGS_UPDATED = "Successfully Updated the details. "  # the trailing space is the page's
 METHOD_NOT_ALLOWED = "Invalid request. Request method not allowed"

@@ -1,5 +1,7 @@
-"""SMPP 3.4 values that need no connection: text coding and splitting, validity periods, the
-meaning of submit_sm_resp statuses, delivery receipts, and message ids in their many spellings."""
+"""SMPP 3.4 values that need no connection: command ids and the PDUs written by hand (submit_sm,
+and the answers that are little more than a header), text coding and splitting, validity
+periods, the meaning of submit_sm_resp statuses, delivery receipts, members' texts, and message
+ids in their many spellings. Command ids and statuses go by smpplib's names."""
 
 import re
 import struct
@@ -7,8 +9,35 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from smpplib import consts
+from smpplib.command_codes import get_command_code
 
-from .base import PermanentProviderError, ProviderError, Receipt, TransientProviderError
+from ..base import PermanentProviderError, ProviderError, Receipt, TransientProviderError
+
+# --- PDU headers ----------------------------------------------------------------------------
+
+HEADER = struct.Struct(">LLLL")  # command_length, command_id, command_status, sequence_number
+RESPONSE_BIT = 0x80000000  # set in the command_id of every response
+GENERIC_NACK = get_command_code("generic_nack")
+BIND_TRANSCEIVER_RESP = get_command_code("bind_transceiver_resp")
+SUBMIT_SM = get_command_code("submit_sm")
+SUBMIT_SM_RESP = get_command_code("submit_sm_resp")
+DELIVER_SM = get_command_code("deliver_sm")
+DELIVER_SM_RESP = get_command_code("deliver_sm_resp")
+UNBIND = get_command_code("unbind")
+UNBIND_RESP = get_command_code("unbind_resp")
+ENQUIRE_LINK = get_command_code("enquire_link")
+ENQUIRE_LINK_RESP = get_command_code("enquire_link_resp")
+
+
+def header_pdu(command_id: int, sequence: int, status: int = consts.SMPP_ESME_ROK) -> bytes:
+    """A PDU with no body: enquire_link, enquire_link_resp, unbind_resp, generic_nack."""
+    return HEADER.pack(HEADER.size, command_id, status, sequence)
+
+
+def deliver_sm_resp_pdu(sequence: int, status: int) -> bytes:
+    """A deliver_sm_resp, whose body is an empty message_id."""
+    return HEADER.pack(HEADER.size + 1, DELIVER_SM_RESP, status, sequence) + b"\x00"
+
 
 # --- GSM 03.38 ------------------------------------------------------------------------------
 
@@ -31,9 +60,9 @@ _GSM_EXTENDED = {
 GSM_SEPTETS = {ch: bytes([i]) for i, ch in enumerate(_GSM_BASIC) if ch != "\x1b"}
 GSM_SEPTETS.update({ch: bytes([0x1B, code]) for ch, code in _GSM_EXTENDED.items()})
 
-DATA_CODING_GSM7 = 0x00  # the SMSC default alphabet, one septet per octet
-DATA_CODING_UCS2 = 0x08
-ESM_CLASS_UDHI = 0x40
+DATA_CODING_GSM7 = consts.SMPP_ENCODING_DEFAULT  # the SMSC default alphabet, one septet per octet
+DATA_CODING_UCS2 = consts.SMPP_ENCODING_ISO10646
+ESM_CLASS_UDHI = consts.SMPP_GSMFEAT_UDHI
 ESM_CLASS_RECEIPT = 0x04
 ESM_CLASS_INTERMEDIATE = 0x20
 
@@ -80,7 +109,7 @@ def sms_parts(*, text: str, encoding: str = "gsm7", reference: int = 0) -> SmsPa
     chunks.append(b"".join(current))
     if len(chunks) > 255:
         raise PermanentProviderError("text too long for 255 concatenated parts", code="too_long")
-    header = bytes([0x05, 0x00, 0x03, reference & 0xFF, len(chunks)])
+    header = bytes([0x05, consts.SMPP_UDHIEIE_CONCATENATED, 0x03, reference & 0xFF, len(chunks)])
     payloads = [header + bytes([number]) + chunk for number, chunk in enumerate(chunks, start=1)]
     return SmsParts(data_coding=data_coding, esm_class=ESM_CLASS_UDHI, payloads=payloads)
 
@@ -98,14 +127,14 @@ def submit_sm_pdu(
     source_addr_ton: int = 0,
     source_addr_npi: int = 0,
     source_addr: str = "",
-    dest_addr_ton: int = 1,
-    dest_addr_npi: int = 1,
+    dest_addr_ton: int = consts.SMPP_TON_INTL,
+    dest_addr_npi: int = consts.SMPP_NPI_ISDN,
     esm_class: int = 0,
     protocol_id: int = 0,
     priority_flag: int = 0,
     schedule_delivery_time: str = "",
     validity_period: str = "",
-    registered_delivery: int = 1,
+    registered_delivery: int = consts.SMPP_SMSC_DELIVERY_RECEIPT_BOTH,
     replace_if_present_flag: int = 0,
     data_coding: int = 0,
     sm_default_msg_id: int = 0,
@@ -128,7 +157,7 @@ def submit_sm_pdu(
             short_message,
         )
     )
-    return struct.pack(">LLLL", 16 + len(body), 0x00000004, 0, sequence) + body
+    return HEADER.pack(HEADER.size + len(body), SUBMIT_SM, consts.SMPP_ESME_ROK, sequence) + body
 
 
 def validity_period(expires_at: datetime | None) -> str:
@@ -145,9 +174,9 @@ def address_ton_npi(address: str) -> tuple[str, int, int]:
     digits = address.removeprefix("+")
     if digits.isdecimal():
         if address.startswith("+") or len(digits) > 8:
-            return digits, 1, 1
-        return digits, 3, 0
-    return address, 5, 0
+            return digits, consts.SMPP_TON_INTL, consts.SMPP_NPI_ISDN
+        return digits, consts.SMPP_TON_NWSPEC, consts.SMPP_NPI_UNK
+    return address, consts.SMPP_TON_ALNUM, consts.SMPP_NPI_UNK
 
 
 # --- submit_sm_resp statuses ----------------------------------------------------------------
@@ -157,31 +186,30 @@ STATUS_NAMES = {
     for name, value in vars(consts).items()
     if name.startswith("SMPP_ESME_R") and isinstance(value, int)
 }
-STATUS_NAMES[0x0000000A] = "ESME_RINVSRCADR"
 
 PERMANENT_STATUSES = frozenset(
     {
-        0x01,  # ESME_RINVMSGLEN
-        0x06,  # ESME_RINVPRTFLG
-        0x07,  # ESME_RINVREGDLVFLG
-        0x0A,  # ESME_RINVSRCADR
-        0x0B,  # ESME_RINVDSTADR
-        0x15,  # ESME_RINVSERTYP
-        0x43,  # ESME_RINVESMCLASS
-        0x48,  # ESME_RINVSRCTON
-        0x49,  # ESME_RINVSRCNPI
-        0x50,  # ESME_RINVDSTTON
-        0x51,  # ESME_RINVDSTNPI
-        0x53,  # ESME_RINVSYSTYP
-        0x61,  # ESME_RINVSCHED
-        0x62,  # ESME_RINVEXPIRY
-        0x65,  # ESME_RX_P_APPN
-        0x66,  # ESME_RX_R_APPN
-        0xC0,  # ESME_RINVOPTPARSTREAM
-        0xC1,  # ESME_ROPTPARNOTALLWD
-        0xC2,  # ESME_RINVPARLEN
-        0xC3,  # ESME_RMISSINGOPTPARAM
-        0xC4,  # ESME_RINVOPTPARAMVAL
+        consts.SMPP_ESME_RINVMSGLEN,
+        consts.SMPP_ESME_RINVPRTFLG,
+        consts.SMPP_ESME_RINVREGDLVFLG,
+        consts.SMPP_ESME_RINVSRCADR,
+        consts.SMPP_ESME_RINVDSTADR,
+        consts.SMPP_ESME_RINVSERTYP,
+        consts.SMPP_ESME_RINVESMCLASS,
+        consts.SMPP_ESME_RINVSRCTON,
+        consts.SMPP_ESME_RINVSRCNPI,
+        consts.SMPP_ESME_RINVDSTTON,
+        consts.SMPP_ESME_RINVDSTNPI,
+        consts.SMPP_ESME_RINVSYSTYP,
+        consts.SMPP_ESME_RINVSCHED,
+        consts.SMPP_ESME_RINVEXPIRY,
+        consts.SMPP_ESME_RX_P_APPN,
+        consts.SMPP_ESME_RX_R_APPN,
+        consts.SMPP_ESME_RINVOPTPARSTREAM,
+        consts.SMPP_ESME_ROPTPARNOTALLWD,
+        consts.SMPP_ESME_RINVPARLEN,
+        consts.SMPP_ESME_RMISSINGOPTPARAM,
+        consts.SMPP_ESME_RINVOPTPARAMVAL,
     }
 )
 
@@ -190,7 +218,7 @@ def submit_status_error(status: int) -> ProviderError | None:
     """What a submit_sm_resp's command_status means for the message: None for ESME_ROK, a
     PermanentProviderError for a refusal of the message itself (bad number, bad sender, bad
     parameters), else a TransientProviderError (throttled, queue full, system error, unknown)."""
-    if status == 0:
+    if status == consts.SMPP_ESME_ROK:
         return None
     name = STATUS_NAMES.get(status, f"0x{status:08X}")
     description = consts.DESCRIPTIONS.get(status, "SMSC error")
@@ -237,15 +265,15 @@ def smpp_message_id_forms(message_id: str | bytes | None) -> set[str]:
 # --- delivery receipts ----------------------------------------------------------------------
 
 _RECEIPT_FIELDS = re.compile(r"\b(id|stat|err|done date):\s*(\S+)", re.IGNORECASE)
-MESSAGE_STATES = {
-    1: "ENROUTE",
-    2: "DELIVRD",
-    3: "EXPIRED",
-    4: "DELETED",
-    5: "UNDELIV",
-    6: "ACCEPTD",
-    7: "UNKNOWN",
-    8: "REJECTD",
+MESSAGE_STATES = {  # the message_state TLV, as the receipt text spells it
+    consts.SMPP_MESSAGE_STATE_ENROUTE: "ENROUTE",
+    consts.SMPP_MESSAGE_STATE_DELIVERED: "DELIVRD",
+    consts.SMPP_MESSAGE_STATE_EXPIRED: "EXPIRED",
+    consts.SMPP_MESSAGE_STATE_DELETED: "DELETED",
+    consts.SMPP_MESSAGE_STATE_UNDELIVERABLE: "UNDELIV",
+    consts.SMPP_MESSAGE_STATE_ACCEPTED: "ACCEPTD",
+    consts.SMPP_MESSAGE_STATE_UNKNOWN: "UNKNOWN",
+    consts.SMPP_MESSAGE_STATE_REJECTED: "REJECTD",
 }
 INTERMEDIATE_STATES = frozenset({"ENROUTE", "ACCEPTD", "BUFFRED", "SCHEDULED", "SKIPPED"})
 
@@ -323,11 +351,11 @@ def short_message_text(short_message: bytes, *, data_coding: int, esm_class: int
     if esm_class & ESM_CLASS_UDHI and payload:
         payload = payload[1 + payload[0] :]
     coding = data_coding & 0xFF
-    if coding in (0x08, 0x18) or coding & 0xEC == 0x48:  # UCS-2, also in the message-class groups
+    if coding in (DATA_CODING_UCS2, 0x18) or coding & 0xEC == 0x48:  # UCS-2, also in the message-class groups
         return payload[: len(payload) // 2 * 2].decode("utf-16-be", "replace")
-    if coding == 0x00 or coding & 0xF4 == 0xF0 or coding & 0xEC == 0x40:  # default alphabet
+    if coding == DATA_CODING_GSM7 or coding & 0xF4 == 0xF0 or coding & 0xEC == 0x40:  # default alphabet
         return gsm_decode(payload)
-    if coding == 0x01:
+    if coding == consts.SMPP_ENCODING_IA5:
         return payload.decode("ascii", "replace")
     return payload.decode("latin-1")
 

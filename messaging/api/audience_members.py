@@ -21,7 +21,7 @@ from audiences.services.members import (
 )
 from messaging.api.access import Access
 from messaging.api.authentication import PartnerSystem, caller_client
-from messaging.api.errors import ContractError
+from messaging.errors import ContractError
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100

@@ -12,16 +12,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audiences import selectors
-from audiences.api import (
-    INVALID_FORMAT,
-    _body,
-    _object_id,
-    caller_audience_owner,
-    caller_name,
-    invalid_attributes,
-    start_page_size,
-    volt_mx_date_text,
-)
 from audiences.models import ConditionType, Segment
 from audiences.segments import SegmentError, segment_plan
 from audiences.services.segments import (
@@ -35,7 +25,17 @@ from audiences.services.segments import (
     segment_update,
 )
 from messaging.api.access import Access
-from messaging.api.errors import ContractError
+from messaging.api.audience_shared import (
+    INVALID_FORMAT,
+    _body,
+    _object_id,
+    caller_audience_owner,
+    caller_name,
+    invalid_attributes,
+    start_page_size,
+    volt_mx_date_text,
+)
+from messaging.errors import ContractError
 
 SEGMENTS_VIEW = Access("segments", ("audiences.view_segment",))
 SEGMENTS_ADD = Access("segments", ("audiences.add_segment",))

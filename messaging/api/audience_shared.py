@@ -1,6 +1,8 @@
 """What the audience APIs share: callers, paging, dates and the unknown-key refusal. The views
-are in api_segments.py (segments), api_members.py (members) and api_attributes.py (attributes);
-each parses, calls one service and renders."""
+are in audience_segments.py (segments), audience_members.py (members) and
+audience_attributes.py (attributes); each parses, calls one service and renders. They live at the
+API edge beside the SMS API, which authenticates their callers: `audiences` itself holds the
+members, segments and their services, and knows nothing of HTTP or of partner keys."""
 
 import datetime
 
@@ -9,7 +11,7 @@ from django.utils import timezone
 
 from audiences import values
 from messaging.api.authentication import PartnerSystem
-from messaging.api.errors import ContractError
+from messaging.errors import ContractError
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100

@@ -1,18 +1,18 @@
-"""What the console reads: every query here is an indexed range or a bounded look, never a
-count over the recipient table."""
+"""What the console reads: the dashboard, the queue gauges of /metrics and the providers that
+sent. Every query here is an indexed range or a bounded look, never a count over the recipient
+table."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from messaging.models import Provider, Recipient, RecipientState, SmsMessage
 from messaging.providers.registry import PROVIDER_KINDS
 from messaging.services.providers.links import provider_links_last
 from ops.health import provider_check_last
-from ops.models import TrafficHour, TrafficMinute
+from ops.models import TrafficHour, TrafficMinute, TrafficTotal
 
 WINDOWS = (("hour", timedelta(hours=1)), ("day", timedelta(days=1)), ("week", timedelta(days=7)))
 STATE_ORDER = [
@@ -194,34 +194,6 @@ def console_dashboard(*, now: datetime | None = None) -> Dashboard:
     )
 
 
-def table_estimate(model) -> int | None:
-    """PostgreSQL's own estimate of a table's rows (no scan); None elsewhere."""
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [model._meta.db_table])
-        row = cursor.fetchone()
-    return max(int(row[0]), 0) if row else None
-
-
-def id_floor_at(model, *, moment: datetime, field_name: str = "created_at") -> int:
-    """The smallest id whose row was created at or after `moment`, found by bisecting the
-    primary key (ids grow with creation time), so a date filter becomes an id range."""
-    bounds = model.objects.aggregate(low=Min("id"), high=Max("id"))
-    low, high = bounds["low"], bounds["high"]
-    if low is None:
-        return 0
-    answer = high + 1
-    while low <= high:
-        middle = (low + high) // 2
-        row = model.objects.filter(id__gte=middle).order_by("id").values_list("id", field_name).first()
-        if row is None:
-            high = middle - 1
-            continue
-        row_id, created = row
-        if created >= moment:
-            answer = min(answer, row_id)
-            high = middle - 1
-        else:
-            low = row_id + 1
-    return answer
+def traffic_provider_names() -> list[str]:
+    """The providers that ever sent, from the traffic totals (never a DISTINCT scan of recipients)."""
+    return list(TrafficTotal.objects.exclude(provider="").values_list("provider", flat=True))
