@@ -38,7 +38,11 @@ from messaging.services.access_tokens import access_token_revoke
 from messaging.services.api_keys import api_key_revoke, countries_clean, number_types_clean, scopes_clean
 from messaging.services.cancel import sms_request_cancel
 from messaging.services.operations import recipients_cancel
-from messaging.services.providers import ProviderConfigError, properties_masked, provider_properties_merge
+from messaging.services.providers.configuration import (
+    ProviderConfigError,
+    properties_masked,
+    provider_properties_merge,
+)
 from messaging.services.receipts import provider_ref_of
 from messaging.services.resend import recipients_failed, recipients_resend
 from messaging.text import text_layout

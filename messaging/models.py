@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from messaging.providers.registry import kind_choices
+
 
 class RequestFormat(models.TextChoices):
     JSON = "json", "JSON"
@@ -128,18 +130,12 @@ class ApiKeyDailyUsage(models.Model):
         return f"{self.api_key_id} {self.day} #{self.shard}: {self.parts}"
 
 
-class ProviderKind(models.TextChoices):
-    SMPP = "SMPP", "SMPP 3.4"
-    TWILIO = "TWILIO", "Twilio"
-    NEXMO = "NEXMO", "Vonage (Nexmo)"
-    CONSOLE = "CONSOLE", "Console"
-
-
 class Provider(models.Model):
     """A carrier or aggregator that SMS are handed to, configured as CONTRACT section 8 gives it."""
 
     name = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=16, choices=ProviderKind.choices)
+    # The registered kinds (messaging/providers/registry.py); a new kind needs a migration.
+    kind = models.CharField(max_length=16, choices=kind_choices())
     enabled = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=1, help_text="Failover order, lowest first.")
     properties = models.JSONField(default=dict, blank=True, help_text="The CONTRACT's key/value properties.")

@@ -7,7 +7,8 @@ from celery import shared_task
 from celery.signals import worker_process_init
 from django.db import connection
 
-from messaging.services import dispatch, expansion, providers, quotas, retention, sweep, wakeups
+from messaging.services import dispatch, expansion, quotas, retention, sweep, wakeups
+from messaging.services.providers import routing
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ def links_open_in_background() -> threading.Thread:
 
     def run():
         try:
-            providers.provider_links_open()
+            routing.provider_links_open()
         except Exception:
             logger.warning("provider links could not be opened at start", exc_info=True)
         finally:

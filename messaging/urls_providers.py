@@ -1,6 +1,8 @@
 from django.urls import path
+from django.utils.module_loading import import_string
 
 from messaging.api import auth_views, provider_views
+from messaging.providers.registry import PROVIDER_KINDS
 
 urlpatterns = [
     path("api/v1/smsconfig", provider_views.SmsConfigApi.as_view(), name="sms-config"),
@@ -10,8 +12,11 @@ urlpatterns = [
     path("api/v1/messages/sms/content/<str:sms_id>", provider_views.SmsFullContentApi.as_view(), name="sms-content"),
     path("api/v1/oauth/accesstoken", auth_views.AccessTokenApi.as_view(), name="oauth-access-token"),
     path("api/v1/messages/sms/inbound/default", provider_views.InboundSmsApi.as_view(), name="sms-inbound"),
-    path("api/v1/callbacks/twilio/status", provider_views.twilio_status_callback, name="twilio-status"),
-    path("api/v1/callbacks/twilio/inbound", provider_views.twilio_inbound, name="twilio-inbound"),
-    path("api/v1/callbacks/nexmo/status", provider_views.vonage_status_callback, name="nexmo-status"),
-    path("api/v1/callbacks/nexmo/inbound", provider_views.vonage_inbound, name="nexmo-inbound"),
+]
+
+# Each provider kind's callbacks (its status and inbound webhooks), as its descriptor declares them.
+urlpatterns += [
+    path(route.path, import_string(route.view), name=route.name)
+    for descriptor in PROVIDER_KINDS.values()
+    for route in descriptor.callbacks
 ]

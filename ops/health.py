@@ -1,6 +1,7 @@
-"""What /readyz checks: the database, the broker and each enabled provider."""
+"""What /readyz checks: the database, the broker and each enabled provider (by the check its
+kind's descriptor declares). What the worker processes report of their SMPP binds is kept by
+messaging/services/providers/links.py."""
 
-import socket
 import time
 
 from django.conf import settings
@@ -8,7 +9,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from messaging.models import Provider, ProviderKind
+from messaging.models import Provider
+from messaging.providers.registry import PROVIDER_KINDS
 from smsgateway.celery import app
 
 TIMEOUT_SECONDS = 2.0
@@ -40,16 +42,13 @@ def broker_check() -> str:
 
 
 def provider_check(provider: Provider) -> str:
-    """An SMPP provider must accept a TCP connection on its host and port; an HTTP provider is
-    reported as configured (dialling an HTTP API would cost a request or need its credentials)."""
-    if provider.kind != ProviderKind.SMPP:
+    """The readiness check its kind declares (its descriptor's `readiness_check`): an SMPP
+    provider must accept a TCP connection on its host and port, an HTTP provider is reported as
+    configured (dialling an HTTP API would cost a request or need its credentials)."""
+    descriptor = PROVIDER_KINDS.get(provider.kind)
+    if descriptor is None:
         return "configured"
-    host = provider.properties.get("Host", "")
-    port = int(provider.properties.get("Port") or 2775)
-    if not host:
-        raise ValueError("no Host set")
-    with socket.create_connection((host, port), timeout=TIMEOUT_SECONDS):
-        return f"tcp {host}:{port} reachable"
+    return descriptor.readiness_check(provider.properties, timeout=TIMEOUT_SECONDS)
 
 
 def provider_check_remember(name: str, check: dict) -> None:

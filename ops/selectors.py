@@ -9,7 +9,8 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from messaging.models import Provider, Recipient, RecipientState, SmsMessage
-from messaging.services.provider_links import provider_links_last
+from messaging.providers.registry import PROVIDER_KINDS
+from messaging.services.providers.links import provider_links_last
 from ops.health import provider_check_last
 from ops.models import TrafficHour, TrafficMinute, TrafficTotal
 
@@ -152,13 +153,14 @@ def providers_overview(*, now: datetime) -> list[ProviderRow]:
 
 def provider_state(provider: Provider) -> str:
     """The provider's link as far as the console knows without dialling it: disabled, or the
-    kind of link (an SMPP bind or HTTP requests), the SMPP binds the worker processes report as
-    up, and the result of the last readiness check."""
+    kind of link its descriptor names (an SMPP bind or HTTP requests), the binds the worker
+    processes report as up for a kind that reports them, and the result of the last readiness
+    check."""
     if not provider.enabled:
         return "disabled"
-    if provider.kind == "SMPP":
-        host = provider.properties.get("Host") or ""
-        state = f"enabled, SMPP bind to {host}" if host else "enabled, SMPP (no host set)"
+    descriptor = PROVIDER_KINDS.get(provider.kind)
+    state = f"enabled, {descriptor.link_label(provider.properties) if descriptor else 'HTTP'}"
+    if descriptor is not None and descriptor.reports_links:
         links = provider_links_last(provider.name)
         if links is None:
             state += "; no worker reports a bind"
@@ -168,8 +170,6 @@ def provider_state(provider: Provider) -> str:
                 f"; {links['alive']} of {links['total']} binds up in {links['processes']} worker {processes}"
                 f" ({links['age']:.0f} s ago)"
             )
-    else:
-        state = "enabled, HTTP"
     last = provider_check_last(provider.name)
     if last:
         verdict = "reachable" if last.get("ok") else f"unreachable ({last.get('detail', '')})"

@@ -13,6 +13,8 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.negotiation import DefaultContentNegotiation
 
+from messaging.providers.registry import PROVIDER_KINDS
+
 API_PREFIX = "/api/v1/"
 JSON = "application/json"
 XML_TYPES = ("application/xml", "text/xml")
@@ -225,7 +227,7 @@ INBOUND_REQUEST = {
 PROVIDER_REQUEST = {
     "type": "object",
     "properties": {
-        "provider": {"type": "string", "enum": ["SMPP", "TWILIO", "NEXMO", "CONSOLE"]},
+        "provider": {"type": "string", "enum": list(PROVIDER_KINDS)},
         "name": {"type": "string"},
         "enabled": {"type": "string"},
         "order": {"type": "string"},

@@ -14,8 +14,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from messaging.models import Provider, Recipient, RecipientState
-from messaging.services import providers
 from messaging.services.dispatch import dispatch_batch
+from messaging.services.providers import configuration, routing
 from ops.groups import console_groups_setup
 from tests.factories import RecipientFactory
 from tests.helpers import grant
@@ -23,7 +23,7 @@ from tests.peers.http_twilio import LoopbackTwilio
 from tests.test_access import send_one
 
 SMSCONFIG = "/api/v1/smsconfig"
-MASK = providers.MASK
+MASK = configuration.MASK
 
 
 def in_group(group: str, username: str | None = None):
@@ -145,14 +145,14 @@ TWILIO_TOKEN = "real-auth-token-0f3c"
 @pytest.fixture
 def twilio_pair():
     """The provider's own Twilio, and a stranger's server that would take the same credentials."""
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
     own, stranger = LoopbackTwilio(auth_token=TWILIO_TOKEN).start(), LoopbackTwilio(auth_token=TWILIO_TOKEN).start()
     yield own, stranger
     own.stop()
     stranger.stop()
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
 
 
 @pytest.fixture
@@ -274,9 +274,9 @@ def test_a_vonage_host_change_needs_every_secret_again():
 
 @pytest.mark.django_db
 def test_a_key_named_like_a_secret_is_masked_and_one_named_like_an_address_moves_the_provider():
-    assert providers.property_is_secret("Webhook Token") and providers.property_is_secret("SMPP Password")
-    assert providers.property_is_endpoint("Callback URL") and providers.property_is_endpoint("Server Port")
-    assert not providers.property_is_endpoint("Source TON") and not providers.property_is_secret("System ID")
+    assert configuration.property_is_secret("Webhook Token") and configuration.property_is_secret("SMPP Password")
+    assert configuration.property_is_endpoint("Callback URL") and configuration.property_is_endpoint("Server Port")
+    assert not configuration.property_is_endpoint("Source TON") and not configuration.property_is_secret("System ID")
 
 
 def test_no_api_listing_shows_a_saved_secret(twilio_pair, twilio_provider):

@@ -66,11 +66,11 @@ def test_normal_recipients_go_once_the_priority_ones_are_sent():
 
 def test_a_batch_is_no_larger_than_two_seconds_of_the_providers_throughput(db):
     from messaging.models import Provider
-    from messaging.services import providers
+    from messaging.services.providers import routing
 
-    providers.providers_forget()
+    routing.providers_forget()
     Provider.objects.create(name="slow", kind="CONSOLE", properties={"Throughput": "3"})
     RecipientFactory.create_batch(10)
     report = dispatch_batch(batch_size=500)
-    providers.providers_forget()
+    routing.providers_forget()
     assert report.submitted == 6

@@ -4,8 +4,8 @@ import pytest
 
 from messaging.backends import locmem
 from messaging.models import Provider, Recipient
-from messaging.services import providers
 from messaging.services.dispatch import dispatch_batch
+from messaging.services.providers import routing
 from tests.factories import RecipientFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,11 +14,11 @@ LONG = "x" * 200
 
 @pytest.fixture(autouse=True)
 def _fresh_registry():
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
     yield
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
 
 
 def test_with_no_provider_the_settings_backend_sends():
@@ -71,7 +71,7 @@ def test_a_text_longer_than_every_limit_is_rejected():
 def test_a_provider_whose_circuit_is_open_is_passed_over():
     Provider.objects.create(name="first", kind="CONSOLE", order=1)
     Provider.objects.create(name="second", kind="CONSOLE", order=2)
-    providers.provider_circuit_open(name="first")
+    routing.provider_circuit_open(name="first")
     RecipientFactory()
     dispatch_batch()
     assert Recipient.objects.get().provider == "second"
@@ -79,7 +79,7 @@ def test_a_provider_whose_circuit_is_open_is_passed_over():
 
 def test_with_every_circuit_open_nothing_is_claimed():
     Provider.objects.create(name="only", kind="CONSOLE")
-    providers.provider_circuit_open(name="only")
+    routing.provider_circuit_open(name="only")
     recipient = RecipientFactory()
     dispatch_batch()
     recipient.refresh_from_db()

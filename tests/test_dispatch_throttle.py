@@ -122,14 +122,14 @@ def test_two_workers_together_keep_to_the_providers_rate(tmp_path, twilio):
 @pytest.fixture
 def slow_console(db):
     from messaging.models import Provider
-    from messaging.services import providers
+    from messaging.services.providers import routing
 
-    providers.providers_forget()
+    routing.providers_forget()
     provider = Provider.objects.create(
         name=f"slow-{uuid.uuid4().hex[:10]}", kind="CONSOLE", properties={"Throughput": "1"}
     )
     yield provider
-    providers.providers_forget()
+    routing.providers_forget()
 
 
 def test_rows_are_given_back_unsent_while_other_workers_hold_the_rate(slow_console, monkeypatch):

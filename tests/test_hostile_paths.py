@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from messaging.api.provider_views import _vonage_provider
 from messaging.models import SCOPES
+from messaging.providers.nexmo.callbacks import _vonage_provider
 from messaging.services.api_keys import api_key_create
 
 

@@ -9,7 +9,7 @@ from messaging.backends.console import ConsoleBackend
 from messaging.backends.locmem import LocmemBackend
 from messaging.backends.twilio import TwilioBackend
 from messaging.models import Provider
-from messaging.services import providers
+from messaging.services.providers import configuration, routing
 from tests.helpers import grant
 
 URL = "/api/v1/smsconfig"
@@ -43,11 +43,11 @@ def staff(db, settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_registry():
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
     yield
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
 
 
 def post(api, body):
@@ -130,14 +130,14 @@ def test_an_anonymous_caller_is_unauthorized(db):
 
 def test_with_no_enabled_provider_the_settings_backend_carries_everything(db):
     Provider.objects.create(name="off", kind="CONSOLE", enabled=False)
-    routes = providers.routes_active()
+    routes = routing.routes_active()
     assert [type(route.backend) for route in routes] == [LocmemBackend]
 
 
 def test_each_enabled_provider_gets_its_backend_in_failover_order(staff):
     post(staff, TWILIO)
     post(staff, {"provider": "CONSOLE", "name": "console", "order": "1"})
-    routes = providers.routes_active()
+    routes = routing.routes_active()
     assert [(route.name, type(route.backend)) for route in routes] == [
         ("console", ConsoleBackend),
         ("twilio-main", TwilioBackend),
@@ -146,22 +146,22 @@ def test_each_enabled_provider_gets_its_backend_in_failover_order(staff):
 
 def test_a_backend_is_built_once_per_process(staff):
     post(staff, TWILIO)
-    first = providers.routes_active()[0].backend
-    assert providers.routes_active()[0].backend is first
+    first = routing.routes_active()[0].backend
+    assert routing.routes_active()[0].backend is first
 
 
 def test_a_changed_provider_row_gets_a_new_backend(staff):
     post(staff, TWILIO)
-    first = providers.routes_active()[0].backend
+    first = routing.routes_active()[0].backend
     moved = [{"key": "Host URL", "value": "http://127.0.0.1:10"}, {"key": "Auth Token", "value": "secret-token"}]
     post(staff, {**TWILIO, "properties": moved})
-    second = providers.routes_active()[0].backend
+    second = routing.routes_active()[0].backend
     assert second is not first and second.client.api.base_url == "http://127.0.0.1:10"
 
 
 def test_the_route_carries_throughput_sender_and_voice(staff):
     post(staff, TWILIO)
-    route = providers.routes_active()[0]
+    route = routing.routes_active()[0]
     assert (route.throughput, route.sender, route.voice) == (10.0, "+15005550006", True)
 
 
@@ -180,7 +180,7 @@ def test_an_smpp_provider_maps_its_properties_to_backend_options(db):
             "From": "ACME",
         },
     )
-    options = providers.provider_options(provider)
+    options = configuration.provider_options(provider)
     assert options == {
         "name": "carrier-a",
         "host": "10.0.0.5",
@@ -250,7 +250,7 @@ SMPP_WITH_ID_BASES = {
 
 def test_an_smpp_provider_takes_the_id_bases_of_its_smsc(staff):
     assert post(staff, SMPP_WITH_ID_BASES).status_code == 200
-    (route,) = providers.routes_active()
+    (route,) = routing.routes_active()
     assert (route.backend.config.submit_id_base, route.backend.config.receipt_id_base) == (16, 10)
 
 

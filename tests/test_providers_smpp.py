@@ -7,8 +7,8 @@ import pytest
 
 from messaging.backends import backends_forget
 from messaging.models import InboundSms, Provider, Recipient
-from messaging.services import providers
 from messaging.services.dispatch import dispatch_due_run
+from messaging.services.providers import routing
 from tests.factories import MemberFactory, RecipientFactory
 from tests.peers.smsc import ESME_RINVDSTADR, LoopbackSmsc
 
@@ -18,11 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def smsc():
     peer = LoopbackSmsc(receipts=True, resp_id_format="{:08X}", receipt_id_format="{:d}").start()
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
     yield peer
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
     peer.stop()
 
 

@@ -8,8 +8,8 @@ import time_machine
 
 from messaging.backends import locmem
 from messaging.models import Provider
-from messaging.services import providers
 from messaging.services.dispatch import dispatch_batch
+from messaging.services.providers import routing
 from messaging.services.quiet_hours import quiet_hours_opening
 from tests.factories import RecipientFactory, SmsRequestFactory
 
@@ -31,9 +31,9 @@ def quiet_key(api_key):
 
 @pytest.fixture(autouse=True)
 def _fresh_registry():
-    providers.providers_forget()
+    routing.providers_forget()
     yield
-    providers.providers_forget()
+    routing.providers_forget()
 
 
 def recipient_of(key, phone, **message):

@@ -8,8 +8,8 @@ from twilio.request_validator import RequestValidator
 
 from audiences.models import Member
 from messaging.models import Provider, Recipient
-from messaging.services import providers
 from messaging.services.dispatch import dispatch_batch
+from messaging.services.providers import routing
 from tests.factories import MemberFactory, RecipientFactory
 from tests.peers.http_twilio import LoopbackTwilio
 
@@ -20,12 +20,12 @@ INBOUND_URL = "http://testserver/api/v1/callbacks/twilio/inbound"
 @pytest.fixture
 def twilio():
     peer = LoopbackTwilio().start()
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
     yield peer
     peer.stop()
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
 
 
 @pytest.fixture
@@ -179,7 +179,7 @@ def test_a_provider_that_refused_connections_is_not_tried_while_its_circuit_is_o
     )
     RecipientFactory()
     dispatch_batch()
-    assert providers.provider_circuit_is_open(name="twilio-dead")
+    assert routing.provider_circuit_is_open(name="twilio-dead")
 
 
 def test_wrong_credentials_hand_the_traffic_to_the_next_provider(twilio, twilio_provider):

@@ -5,8 +5,8 @@ import pytest
 from messaging.backends import PermanentProviderError, Receipt, SendOutcome, locmem
 from messaging.backends.base import BaseSmsBackend
 from messaging.models import Provider, Recipient
-from messaging.services import providers
 from messaging.services.dispatch import dispatch_batch, dispatch_due_run
+from messaging.services.providers import routing
 from messaging.services.receipts import receipts_record
 from tests.factories import MemberFactory, RecipientFactory
 
@@ -108,23 +108,23 @@ def test_a_member_opted_out_of_voice_gets_no_call():
 
 
 def test_a_voice_message_goes_only_to_a_voice_capable_provider():
-    providers.providers_forget()
+    routing.providers_forget()
     Provider.objects.create(name="sms-only", kind="CONSOLE", order=1, properties={"Voice": "false"})
     Provider.objects.create(name="voice", kind="CONSOLE", order=2, properties={"Voice": "true"})
     call = RecipientFactory(message__channel="voice")
     dispatch_batch()
     call.refresh_from_db()
-    providers.providers_forget()
+    routing.providers_forget()
     assert (call.state, call.provider) == ("submitted", "voice")
 
 
 def test_a_voice_message_with_no_voice_capable_provider_is_rejected():
-    providers.providers_forget()
+    routing.providers_forget()
     Provider.objects.create(name="sms-only", kind="CONSOLE", properties={"Voice": "false"})
     call = RecipientFactory(message__channel="voice")
     dispatch_batch()
     call.refresh_from_db()
-    providers.providers_forget()
+    routing.providers_forget()
     assert (call.state, call.error_code) == ("rejected", "no-voice")
 
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from audiences.models import Member
 from messaging.models import Provider
-from messaging.services import providers
 from messaging.services.dispatch import dispatch_batch
+from messaging.services.providers import routing
 from tests.factories import MemberFactory, RecipientFactory
 from tests.peers.http_vonage import LoopbackVonage, vonage_signature
 
@@ -21,12 +21,12 @@ INBOUND_URL = "/api/v1/callbacks/nexmo/inbound"
 @pytest.fixture
 def vonage():
     peer = LoopbackVonage(signature_secret=SIGNATURE_SECRET).start()
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
     yield peer
     peer.stop()
-    providers.providers_forget()
-    providers.provider_circuits_reset()
+    routing.providers_forget()
+    routing.provider_circuits_reset()
 
 
 @pytest.fixture

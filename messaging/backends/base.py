@@ -62,7 +62,8 @@ class BaseSmsBackend:
     members send that arrive there (SMPP mobile-originated deliver_sm), as a list of InboundText.
     Either raises when it could not store them, so that the provider sends them again.
     `link_sink(alive, total)` hears how many of its long-lived links (SMPP binds) are up, when
-    that changes and every LINK_REPORT_SECONDS, for the console."""
+    that changes and every LINK_REPORT_SECONDS, for the console. The gateway's sinks, which take
+    these to the database, are messaging/services/providers/sinks.py."""
 
     name = "base"
 

@@ -23,8 +23,9 @@ from messaging.models import Channel, PendingReceipt, Recipient, RecipientEvent,
 from messaging.personalise import member_values, render
 from messaging.text import text_layout
 
-from . import providers, quotas
-from .providers import Route
+from . import quotas
+from .providers import routing
+from .providers.routing import Route
 from .quiet_hours import quiet_hours_opening
 from .receipts import pending_receipts_match, provider_ref_of
 from .states import recipients_transition
@@ -406,7 +407,7 @@ def _send_by_routes(recipients: list[Recipient], routes: list[Route]) -> Dispatc
             outcomes = route.backend.send_messages([outbound_for(r, sender=route.sender) for r in batch])
         except TransientProviderError as error:
             if route.provider_id is not None:
-                providers.provider_circuit_open(name=route.name)
+                routing.provider_circuit_open(name=route.name)
             last_error, last_route = error, route.name
             pending = batch + pending
             continue
@@ -417,7 +418,7 @@ def _send_by_routes(recipients: list[Recipient], routes: list[Route]) -> Dispatc
             logger.exception("provider %s failed while sending %d messages", route.name, len(batch))
             return total
         if _provider_down(outcomes) and route is not routes[-1]:
-            providers.provider_circuit_open(name=route.name)
+            routing.provider_circuit_open(name=route.name)
             last_error, last_route = outcomes[0].error, route.name
             pending = batch + pending
             continue
@@ -433,8 +434,8 @@ def _send_by_routes(recipients: list[Recipient], routes: list[Route]) -> Dispatc
 
 
 def dispatch_batch(*, batch_size: int | None = None) -> DispatchReport:
-    routes = providers.routes_active()
-    live = [route for route in routes if not providers.provider_circuit_is_open(name=route.name)]
+    routes = routing.routes_active()
+    live = [route for route in routes if not routing.provider_circuit_is_open(name=route.name)]
     if not live:
         return DispatchReport()
     size = batch_size or settings.DISPATCH_BATCH_SIZE

@@ -113,7 +113,11 @@ def _apply(groups: dict[tuple[bool, str, str], list[int]], at: datetime) -> int:
 
 
 def receipts_record(*, receipts: list[Receipt], provider: str = "") -> int:
-    """Apply receipts to their recipients; those that match nothing yet are held. Returns how many moved."""
+    """Apply receipts to their recipients; those that match nothing yet are held. Returns how many moved.
+
+    Receipts come here two ways: from a kind's webhook view (messaging/providers/<kind>/callbacks.py),
+    and from a backend's own connection (SMPP deliver_sm) through its `ReceiptSink`
+    (messaging/services/providers/sinks.py)."""
     now = timezone.now()
     groups: dict[tuple[bool, str, str], list[int]] = defaultdict(list)
     held = []

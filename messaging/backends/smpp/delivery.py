@@ -4,9 +4,11 @@ lets it go, and goes to its sink on one thread of the backend's own (`Deliveries
 reader never waits for the database. A deliver_sm is answered only once its sink has taken it:
 ESME_ROK when stored, ESME_RX_T_APPN when the sink failed, so that the SMSC sends it again.
 
-The sinks are the backend's `receipt_sink` and `inbound_sink`, which services.providers gives
-it (`_receipt_sink_for`, `_inbound_sink_for`): they call services.receipts.receipts_record and
-services.inbound.inbound_texts_receive."""
+The sinks are the backend's `receipt_sink` and `inbound_sink`, which
+messaging/services/providers/routing.py gives it from messaging/services/providers/sinks.py:
+`ReceiptSink` and `InboundSink` for a configured provider, `settings_receipt_sink` and
+`settings_inbound_sink` for the backend named by SMS_BACKEND. They call
+services.receipts.receipts_record and services.inbound.inbound_texts_receive."""
 
 import logging
 import threading

@@ -1,5 +1,6 @@
 """The SMPP backend's options (SMS_BACKEND_OPTIONS, or a provider's properties through
-services.providers.provider_options), coerced once to their types when the backend is built."""
+services.providers.configuration.provider_options), coerced once to their types when the
+backend is built."""
 
 from dataclasses import dataclass, field, fields
 

@@ -1,6 +1,5 @@
-"""The binds each worker process holds to each provider, as the processes report them: what the
-console shows of a provider's links without dialling it. Kept in the shared cache, never in the
-database, and never in the way of sending."""
+"""The long-lived links (SMPP binds) each worker process reports to a provider, kept in the cache
+for the console: the dashboard reads them and never dials a provider itself."""
 
 import time
 

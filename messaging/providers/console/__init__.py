@@ -1,0 +1,1 @@
+"""The console: prints each message (messaging.backends.console), for development."""

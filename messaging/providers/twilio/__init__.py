@@ -1,0 +1,1 @@
+"""Twilio: one HTTPS request per message (messaging.backends.twilio), receipts by webhook."""
