@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from audiences.complexity import CompiledSize, evaluation_fails_for_good, evaluation_failure_text, plan_size
 from audiences.models import AudienceAttribute, Member, Segment
 from audiences.segments import SegmentError, plan_q, segment_plan
-from smsgateway.prepared import prepared_cursor
+from smsgateway.prepared import prepared_read
 
 
 def segment_ids_existing(*, ids: set[int]) -> set[int]:
@@ -96,9 +96,7 @@ def member_facts(*, caller: str | None, ids: list[int] = (), mobiles: list[str] 
         f"SELECT {qn('id')}, {qn('mobile')}, {qn('active')}, {qn('sms_subscription')}, {qn('voice_subscription')} "
         f"FROM {qn(table)} WHERE {where}"
     )
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, params)
-        return [MemberFacts(*row) for row in cursor.fetchall()]
+    return [MemberFacts(*row) for row in prepared_read(sql, params)]
 
 
 def member_reachable(member: Member, *, channel: str) -> bool:
