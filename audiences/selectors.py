@@ -1,3 +1,4 @@
+from functools import lru_cache
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -76,27 +77,33 @@ def member_facts(*, caller: str | None, ids: list[int] = (), mobiles: list[str] 
     the ORM's query building costs more than the query."""
     if not ids and not mobiles:
         return []
-    table, qn = Member._meta.db_table, connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
     params: list = []
-    wanted = []
-    for column, values in (("id", list(ids)), ("mobile", list(mobiles))):
-        # = ANY(array) on PostgreSQL: one statement text (prepared once) whatever the count.
+    for values in (ids, mobiles):
         if values:
-            if connection.vendor == "postgresql":
-                wanted.append(f"{qn(column)} = ANY(%s)")
-                params.append(values)
-            else:
-                wanted.append(f"{qn(column)} IN ({', '.join(['%s'] * len(values))})")
-                params += values
-    where = " OR ".join(wanted)
+            # = ANY(array) on PostgreSQL: one statement text (prepared once) whatever the count.
+            params += [list(values)] if postgres else list(values)
     if caller is not None:
-        where = f"({where}) AND {qn('owner')} IN (%s, '')"
         params.append(caller)
-    sql = (
-        f"SELECT {qn('id')}, {qn('mobile')}, {qn('active')}, {qn('sms_subscription')}, {qn('voice_subscription')} "
-        f"FROM {qn(table)} WHERE {where}"
-    )
+    counts = (1 if postgres else len(ids), 1 if postgres else len(mobiles))
+    sql = _member_facts_sql(postgres, counts if ids else (0, counts[1]), bool(mobiles), caller is not None)
     return [MemberFacts(*row) for row in prepared_read(sql, params)]
+
+
+@lru_cache(maxsize=256)
+def _member_facts_sql(postgres: bool, counts: tuple[int, int], by_mobile: bool, owned: bool) -> str:
+    qn = connection.ops.quote_name
+    wanted = []
+    for column, count, given in (("id", counts[0], counts[0] > 0), ("mobile", counts[1], by_mobile)):
+        if given:
+            wanted.append(f"{qn(column)} = ANY(%s)" if postgres else f"{qn(column)} IN ({', '.join(['%s'] * count)})")
+    where = " OR ".join(wanted)
+    if owned:
+        where = f"({where}) AND {qn('owner')} IN (%s, '')"
+    return (
+        f"SELECT {qn('id')}, {qn('mobile')}, {qn('active')}, {qn('sms_subscription')}, {qn('voice_subscription')} "
+        f"FROM {qn(Member._meta.db_table)} WHERE {where}"
+    )
 
 
 def member_reachable(member: Member, *, channel: str) -> bool:

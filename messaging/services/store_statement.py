@@ -108,15 +108,33 @@ def insert_statement(request: dict, messages: list[dict], rows_of: dict, *, now,
     return text, params
 
 
+@cache
+def _recipient_kinds() -> tuple[str | None, ...]:
+    """For each recipient column, the varying column it is (RECIPIENT_VARYING) or None."""
+    return tuple(f.attname if f.attname in RECIPIENT_VARYING else None for f in columns(Recipient, ("message",)))
+
+
+def _varying(name: str, rows: list, now) -> list:
+    """A varying recipient column's values, from rows (member id, phone, content, reachable, error)."""
+    if name == "state":
+        return [RecipientState.INITIAL if row[3] else RecipientState.NOT_ATTEMPTED for row in rows]
+    if name == "final_at":
+        return [None if row[3] else now for row in rows]
+    if name == "error":
+        return [row[4] for row in rows]
+    k = RECIPIENT_VARYING.index(name)
+    return [row[k] for row in rows]
+
+
 def _recipient_columns(messages: list[dict], rows_of: dict, now) -> tuple[tuple, list, list]:
     """Each recipient column as "null" (NULL in every row), "once" (one value, sent once) or
-    "rows" (an array): the mask, the values sent once, and the arrays (positions first)."""
-    fields = columns(Recipient, ("message",))
-    arrays: list[list] = [[] for _ in fields]
+    "rows" (an array): the mask, the values sent once, and the arrays (positions first). A column
+    no row varies in holds its message's value (as a new row of that message has it)."""
+    kinds = _recipient_kinds()
+    segments: list[list] = [[] for _ in kinds]  # per column: (values of a message's rows) each
     positions = []
     for message in messages:
         rows = rows_of[message["position"]]
-        # The columns no row varies in, as a new row of this message has them.
         base = row_values(
             Recipient,
             {
@@ -129,28 +147,19 @@ def _recipient_columns(messages: list[dict], rows_of: dict, now) -> tuple[tuple,
             skip=("message",),
         )
         positions += [message["position"]] * len(rows)
-        for i, field in enumerate(fields):
-            name = field.attname
-            if name == "state":
-                arrays[i] += [RecipientState.INITIAL if row[3] else RecipientState.NOT_ATTEMPTED for row in rows]
-            elif name == "final_at":
-                arrays[i] += [None if row[3] else now for row in rows]
-            elif name == "error":
-                arrays[i] += [row[4] for row in rows]
-            elif name in RECIPIENT_VARYING:
-                arrays[i] += [row[RECIPIENT_VARYING.index(name)] for row in rows]
-            else:
-                arrays[i] += [base[i]] * len(rows)
+        for i, name in enumerate(kinds):
+            segments[i].append(_varying(name, rows, now) if name else (base[i], len(rows)))
     mask, scalars, vectors = [], [], [positions]
-    for column in arrays:
-        first = column[0] if column else None
-        if all(value == first for value in column):
+    for parts in segments:
+        values = [v for part in parts for v in (part if isinstance(part, list) else [part[0]])]
+        first = values[0] if values else None
+        if all(value == first for value in values):
             mask.append("null" if first is None else "once")
             if first is not None:
                 scalars.append(first)
         else:
             mask.append("rows")
-            vectors.append(column)
+            vectors.append([v for part in parts for v in (part if isinstance(part, list) else [part[0]] * part[1])])
     return tuple(mask), scalars, vectors
 
 
