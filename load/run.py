@@ -63,7 +63,8 @@ def locust_totals(csv_prefix: Path) -> dict[str, dict[str, str]]:
 def main() -> int:
     started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     smsc = Smsc(receipts=True)
-    stack = Stack("load", smsc=smsc, worker_concurrency=2)
+    # The web as README's production command runs it (gthread), not the stack's default sync workers.
+    stack = Stack("load", smsc=smsc, worker_concurrency=2, production_web=True)
     out = stack.log_dir
     ids_file, csv_prefix = out / "ids.txt", out / "locust"
     ids_file.unlink(missing_ok=True)
@@ -72,7 +73,7 @@ def main() -> int:
         key = stack.api_key("load")
         stack.start()
         say(
-            f"load: {USERS} closed-loop users for {SECONDS} s against {stack.web_workers} gunicorn workers, "
+            f"load: {USERS} closed-loop users for {SECONDS} s against README's gunicorn command, "
             f"1 Celery worker (concurrency {stack.worker_concurrency}), SMPP to the loopback SMSC"
         )
         run_locust(stack, key, ids_file, csv_prefix)
