@@ -15,6 +15,7 @@ from django.conf import settings
 from audiences.complexity import CompiledSize, criteria_size, criteria_size_problem
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
 from messaging.errors import BOTH_GIVEN, PARSE_FAILED, ContractError, Problem, invalid_format
+from messaging.ids import id_from_text
 from messaging.models import Channel
 from messaging.specs import NUMBER_TYPE_NAMES, MessageSpec, RecipientRef
 
@@ -144,16 +145,10 @@ def _mobile_typed(text: str) -> tuple[str, str] | None:
 
 
 def parse_member_id(value):
-    value = scalar(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        text = str(value)
-    elif isinstance(value, str):
-        text = value.strip()
-    else:
+    number = id_from_text(scalar(value))
+    if number is None:
         raise _Invalid("invalid recipient id")
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise _Invalid("invalid recipient id")
-    return int(text)
+    return number
 
 
 def unknown_keys(node, allowed: frozenset) -> list[str]:

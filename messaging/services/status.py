@@ -117,10 +117,9 @@ def _digits(value) -> bool:
 def _int(value, field: str, *, default: int | None, low: int, high: int | None = None) -> int | None:
     if not _given(value):
         return default
-    text = str(value).strip()
-    if isinstance(value, bool) or not _digits(text) or len(text) > 19:
+    number = id_from_text(value)
+    if number is None:
         raise StatusQueryError(problems=[f"{field} must be a whole number"])
-    number = int(text)
     high = MAX_ID if high is None else high
     if number < low or number > high:
         raise StatusQueryError(problems=[f"{field} must be between {low} and {high}"])
