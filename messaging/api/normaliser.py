@@ -14,6 +14,7 @@ from django.conf import settings
 
 from audiences.complexity import CompiledSize, criteria_size, criteria_size_problem
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
+from audiences.phones import phone_parsed
 from messaging.errors import BOTH_GIVEN, PARSE_FAILED, ContractError, Problem, invalid_format
 from messaging.ids import id_from_text
 from messaging.models import Channel
@@ -134,11 +135,8 @@ def parse_mobile_typed(value) -> tuple[str, str]:
 
 
 def _mobile_typed(text: str) -> tuple[str, str] | None:
-    try:
-        number = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
+    number = phone_parsed(text)  # no region: a partner writes E.164, with its leading +
+    if number is None:
         return None
     kind = NUMBER_TYPE_NAMES.get(phonenumbers.number_type(number), "UNKNOWN")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind
