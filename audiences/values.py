@@ -13,6 +13,7 @@ import phonenumbers
 from django.conf import settings
 from django.utils import timezone
 
+from audiences.booleans import boolean_from_text
 from audiences.models import AttributeType, AudienceAttribute
 from audiences.phones import phone_e164
 from audiences.segments import MEMBER_FIELDS
@@ -97,14 +98,10 @@ def mobile_clean(value, *, region: str | None = None) -> str | None:
 def boolean_clean(value, name: str, *, default: bool) -> bool:
     if value is None or value == "":
         return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "y"):
-        return True
-    if text in ("false", "0", "no", "n"):
-        return False
-    raise ValueError(f"{name} must be true or false")
+    flag = boolean_from_text(value, lenient=True)
+    if flag is None:
+        raise ValueError(f"{name} must be true or false")
+    return flag
 
 
 def moment_clean(value, name: str) -> datetime.datetime | None:

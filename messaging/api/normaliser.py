@@ -12,6 +12,7 @@ from functools import lru_cache
 import phonenumbers
 from django.conf import settings
 
+from audiences.booleans import boolean_from_text
 from audiences.complexity import CompiledSize, criteria_size, criteria_size_problem
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
 from audiences.phones import phone_parsed
@@ -70,11 +71,10 @@ def parse_bool(value, name, *, required=False, default=False):
         if required:
             raise _Invalid(f"{name} is required")
         return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise _Invalid(f"{name} must be true or false")
+    flag = boolean_from_text(value)
+    if flag is None:
+        raise _Invalid(f"{name} must be true or false")
+    return flag
 
 
 def parse_timestamp(value, name):

@@ -8,6 +8,7 @@ import re
 from django.conf import settings
 from django.db import transaction
 
+from audiences.booleans import boolean_from_text
 from messaging.models import Provider
 from messaging.providers.descriptor import COMMON_PROPERTIES, ProviderDescriptor
 from messaging.providers.registry import descriptor_named, descriptor_of, endpoint_keys, secret_keys
@@ -29,12 +30,10 @@ class ProviderConfigError(ValueError):
 
 
 def _bool_field(value, key: str) -> bool:
-    text = str(value).strip().lower()
-    if isinstance(value, bool):
-        return value
-    if text in {"true", "false"}:
-        return text == "true"
-    raise ProviderConfigError(f"Invalid value for {key}")
+    flag = boolean_from_text(value)
+    if flag is None:
+        raise ProviderConfigError(f"Invalid value for {key}")
+    return flag
 
 
 def _properties_from(payload_properties) -> dict[str, str]:
