@@ -16,6 +16,7 @@ from django.utils import timezone
 from audiences import phones
 from audiences.models import Member
 from messaging.models import Channel, InboundSms, Recipient, RecipientState
+from smsgateway.columns import fit
 
 from .states import recipients_transition
 
@@ -66,9 +67,9 @@ def inbound_sms_receive(
             InboundSms.objects.create(
                 phone=phone,
                 text=text,
-                sent_to=sent_to[:32],
-                provider=provider[:100],
-                provider_message_id=sender_message_id[:100],
+                sent_to=fit(InboundSms, "sent_to", sent_to),
+                provider=fit(InboundSms, "provider", provider),
+                provider_message_id=fit(InboundSms, "provider_message_id", sender_message_id),
                 action=action,
                 member=member,
             )

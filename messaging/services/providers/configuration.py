@@ -12,6 +12,7 @@ from audiences.booleans import boolean_from_text
 from messaging.models import Provider
 from messaging.providers.descriptor import COMMON_PROPERTIES, ProviderDescriptor
 from messaging.providers.registry import descriptor_named, descriptor_of, endpoint_keys, secret_keys
+from smsgateway.columns import fit
 
 INVALID_KEYS = "Invalid keys provided"
 DETAILS_UPDATED = "Details updated successfully"
@@ -137,7 +138,7 @@ def provider_config_save(*, payload) -> Provider:
     if descriptor is None:
         raise ProviderConfigError(INVALID_KEYS)
     kind = descriptor.kind
-    name = str(payload.get("name") or kind).strip()[:100]
+    name = fit(Provider, "name", str(payload.get("name") or kind).strip())
     properties = _properties_from(payload.get("properties"))
     properties_check(descriptor, properties)
     enabled = _bool_field(payload["enabled"], "enabled") if "enabled" in payload else None
