@@ -19,6 +19,8 @@ from messaging.services.quotas import recipients_added
 
 RESENDABLE_STATES = (RecipientState.REJECTED, RecipientState.UNDELIVERED, RecipientState.EXPIRED)
 CHUNK = 2000
+# The counts of a ResendReport, which ResendReport.total_of sums.
+COUNTS = ("resent", "opted_out", "not_failed", "already_resent")
 
 
 @dataclass
@@ -32,6 +34,17 @@ class ResendReport:
     @property
     def skipped(self) -> int:
         return self.opted_out + self.not_failed + self.already_resent
+
+    @classmethod
+    def total_of(cls, reports: Iterable["ResendReport"]) -> "ResendReport":
+        """One report of many (a command's chunks, an admin action's requests): each of COUNTS
+        summed, so that a count added there is summed with it. The new rows' ids stay with each
+        call's own report."""
+        total = cls()
+        for report in reports:
+            for name in COUNTS:
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+        return total
 
     def summary(self) -> str:
         return (
