@@ -14,7 +14,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from messaging.models import Channel, Recipient, RecipientEvent, RecipientState
+from audiences.selectors import member_reachable
+from messaging.models import Recipient, RecipientEvent, RecipientState
 from messaging.services.quotas import recipients_added
 
 RESENDABLE_STATES = (RecipientState.REJECTED, RecipientState.UNDELIVERED, RecipientState.EXPIRED)
@@ -56,10 +57,7 @@ class ResendReport:
 def recipient_opted_out(recipient: Recipient) -> bool:
     """Whether the member behind the row has left since: inactive, or unsubscribed from the channel."""
     member = recipient.member
-    if member is None:
-        return False
-    subscribed = member.voice_subscription if recipient.channel == Channel.VOICE else member.sms_subscription
-    return not (member.active and subscribed)
+    return member is not None and not member_reachable(member, channel=recipient.channel, needs_mobile=False)
 
 
 def _attempt_of(original: Recipient, *, now: datetime) -> Recipient:
