@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audiences.selectors import member_reachable
 from messaging.models import Channel, Recipient, RecipientState
-from messaging.personalise import member_values, render
+from messaging.personalise import recipient_text
 
 from . import wakeups
 from .quotas import DESTINATION_REFUSED_CODES, recipients_added
@@ -35,12 +35,7 @@ def recipients_fall_back_to_voice(*, recipient_ids: list[int]) -> int:
             continue
         if text.expires_at is not None and text.expires_at <= now:
             continue
-        content = text.content
-        if not content:
-            message = text.message
-            content = message.content
-            if message.personalised:
-                content = render(content, member_values(text.member) if text.member else {"mobile": text.phone})
+        content = recipient_text(text)
         calls.append(
             Recipient(
                 message_id=text.message_id,
