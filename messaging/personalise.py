@@ -124,8 +124,7 @@ def member_text(template: str, *, member, phone: str) -> str:
 
 def recipient_text(recipient) -> str:
     """The text one recipient gets, as sent: its own stored text, else the message's, personalised
-    by member_text when the message has tags. The one answer to "what did this recipient get" for
-    the sender, the voice fallback, the status APIs and the console."""
+    by member_text when the message has tags. The one answer to "what does this recipient get"."""
     if recipient.content:
         return recipient.content
     message = recipient.message
