@@ -5,7 +5,7 @@ None. Three readers once held their own copy of it, and they differed on purpose
 which the function keeps as its parameters:
 
 - **Where a number is written without its country** (`region`). A partner's send request must
-  write E.164 with its leading + (CONTRACT section 3): the send API passes no region, and a text
+  write E.164 with its leading + (CONTRACT sections 2, 3): the send API passes no region, and a text
   without the + is no number. A member's mobile (the audience API, the admin, the CSV import) is
   written as a person writes it: nationally, read in the member's region (or the gateway's
   `SMS_DEFAULT_REGION`), else, when it is digits alone, as the international number those digits
