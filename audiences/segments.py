@@ -19,6 +19,7 @@ from django.db.models.functions import Cast, StrIndex
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, IsNull, LessThan
 from django.utils import timezone
 
+from audiences.booleans import boolean_from_text
 from audiences.definitions import (
     DefinitionError,
     definition_default,
@@ -148,9 +149,10 @@ def _parse_operand(kind: str, operator: str, raw: str, *, choices=None):
         except ValueError:
             raise ValueError("the value must be a date written MM/dd/yyyy or YYYY-MM-DD") from None
     if kind == BOOLEAN:
-        if text.lower() not in ("true", "false"):
+        flag = boolean_from_text(text)
+        if flag is None:
             raise ValueError("the value must be true or false")
-        return text.lower() == "true"
+        return flag
     raise ValueError(f"unknown kind {kind}")
 
 

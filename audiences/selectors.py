@@ -106,15 +106,25 @@ def _member_facts_sql(postgres: bool, counts: tuple[int, int], by_mobile: bool, 
     )
 
 
-def member_reachable(member: Member, *, channel: str) -> bool:
-    """Active, subscribed to the channel, and with a number to send to."""
-    subscribed = member.voice_subscription if channel == "voice" else member.sms_subscription
-    return bool(member.active and subscribed and member.mobile)
+def member_consent_flags(channel: str) -> tuple[str, str]:
+    """The member's flags that must both be true for anything to be sent to the member on the
+    channel: active, and subscribed to it (to voice calls, or to texts for any other channel).
+    The one statement of the rule: member_reachable and members_reachable read it."""
+    return ("active", "voice_subscription" if channel == "voice" else "sms_subscription")
+
+
+def member_reachable(member: Member | MemberFacts, *, channel: str, needs_mobile: bool = True) -> bool:
+    """Active, subscribed to the channel, and with a number to send to.
+
+    needs_mobile=False is for a row sent again (a resend, a voice fallback): it goes to the number
+    of the row it repeats, so the member need only still consent, whatever their mobile is now."""
+    consents = all(getattr(member, flag) for flag in member_consent_flags(channel))
+    return consents and (bool(member.mobile) or not needs_mobile)
 
 
 def members_reachable(*, channel: str) -> QuerySet[Member]:
-    subscription = "voice_subscription" if channel == "voice" else "sms_subscription"
-    return Member.objects.filter(active=True, mobile__isnull=False, **{subscription: True})
+    """member_reachable (with a mobile) as a queryset: a segment's expansion and its counts."""
+    return Member.objects.filter(mobile__isnull=False, **{flag: True for flag in member_consent_flags(channel)})
 
 
 def members_visible(*, caller: str | None) -> QuerySet[Member]:

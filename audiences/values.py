@@ -13,12 +13,13 @@ import phonenumbers
 from django.conf import settings
 from django.utils import timezone
 
+from audiences.booleans import boolean_from_text
 from audiences.models import AttributeType, AudienceAttribute
+from audiences.phones import phone_e164
 from audiences.segments import MEMBER_FIELDS
 
 USA_NAMES = frozenset({"us", "usa", "u.s.", "u.s.a.", "united states", "united states of america", "america"})
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
-_E164_SHAPE = re.compile(r"^\+[1-9]\d{5,14}$")
 # Volt MX names attributes as people read them ("Street Address", "Social Security No."): a letter,
 # then letters, digits, spaces, _ . - and no space at the end.
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_.\- ]{0,62}[A-Za-z0-9_.\-])?$")
@@ -39,10 +40,6 @@ INVALID_ATTRIBUTES = "The request contains invalid attributes"
 ATTRIBUTE_TYPES = {"String": "string", "Number": "number", "Pick List": "picklist", "Date": "date"}
 MAX_ATTRIBUTES = 30
 MAX_STRING_VALUE = 500
-
-# First digits of a national number -> the region that numbers starting so belong to (a cache that
-# spares phonenumbers trying every region of a shared country code such as +1).
-_REGION_BY_PREFIX: dict[tuple[int, str], str] = {}
 
 
 def is_usa(country: str) -> bool:
@@ -81,96 +78,10 @@ def email_clean(value) -> str:
     return text
 
 
-def _is_valid(number: phonenumbers.PhoneNumber) -> bool:
-    key = (number.country_code, str(number.national_number)[:3])
-    region = _REGION_BY_PREFIX.get(key)
-    if region is not None and phonenumbers.is_valid_number_for_region(number, region):
-        return True
-    if not phonenumbers.is_valid_number(number):
-        return False
-    found = phonenumbers.region_code_for_number(number)
-    if found and len(_REGION_BY_PREFIX) < 100_000:
-        _REGION_BY_PREFIX[key] = found
-    return True
-
-
-_PREFIX_PATTERNS: dict[str, re.Pattern | None] = {}
-
-
-def _e164_as_written(text: str) -> bool:
-    """True when a +digits text is a valid number that phonenumbers would write back unchanged.
-
-    A shortcut past phonenumbers.parse for the common case (a bulk import of E.164 numbers); it
-    answers False (undecided) wherever parse could read the digits differently: a national part
-    that starts with 0 or with the region's national prefix, or a non-geographic country code.
-    """
-    digits = text[1:]
-    for size in (1, 2, 3):
-        country_code = int(digits[:size])
-        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
-            break
-    else:
-        return False
-    national = digits[size:]
-    if not national or national[0] == "0":
-        return False
-    region = phonenumbers.region_code_for_country_code(country_code)
-    if region in ("ZZ", "001"):
-        return False
-    if region not in _PREFIX_PATTERNS:
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        prefix = metadata.national_prefix_for_parsing if metadata else None
-        _PREFIX_PATTERNS[region] = re.compile(prefix) if prefix else None
-    prefix_pattern = _PREFIX_PATTERNS[region]
-    if prefix_pattern is not None and prefix_pattern.match(national):
-        return False
-    cached = _REGION_BY_PREFIX.get((country_code, national[:3]))
-    if cached is not None and _valid_for_region(national, cached):
-        return True
-    return _is_valid(phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national)))
-
-
-_DESC_NAMES = (  # validity does not depend on the order: the common types are tried first
-    "mobile",
-    "fixed_line",
-    "premium_rate",
-    "toll_free",
-    "shared_cost",
-    "voip",
-    "personal_number",
-    "pager",
-    "uan",
-    "voicemail",
-)
-_COMPILED_DESCS: dict[str, tuple] = {}
-
-
-def _compiled(desc):
-    if desc is None or not desc.national_number_pattern:
-        return None
-    return frozenset(desc.possible_length or ()), re.compile(desc.national_number_pattern)
-
-
-def _valid_for_region(national: str, region: str) -> bool:
-    """phonenumbers' own test (general pattern, then any number type's pattern and lengths),
-    with the patterns compiled once per region."""
-    if region not in _COMPILED_DESCS:
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        if metadata is None:
-            return False
-        specific = [_compiled(getattr(metadata, name)) for name in _DESC_NAMES]
-        _COMPILED_DESCS[region] = (_compiled(metadata.general_desc), [d for d in specific if d is not None])
-    general, specific = _COMPILED_DESCS[region]
-
-    def matches(desc):
-        lengths, pattern = desc
-        return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
-
-    return general is not None and matches(general) and any(matches(desc) for desc in specific)
-
-
 def mobile_clean(value, *, region: str | None = None) -> str | None:
-    """A mobile number in E.164 (with its leading +), or None when none is given."""
+    """A member's mobile number in E.164 (with its leading +), or None when none is given; read
+    as a person writes it (nationally in the member's region, else the gateway's), by
+    `audiences.phones.phone_e164`."""
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -178,36 +89,19 @@ def mobile_clean(value, *, region: str | None = None) -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    if _E164_SHAPE.match(text):
-        if _e164_as_written(text):
-            return text
-        candidates = [(text, None)]
-    else:
-        candidates = [(text, region or settings.SMS_DEFAULT_REGION)]
-        digits = re.sub(r"[\s().-]", "", text)
-        if digits.isdecimal():
-            candidates.append(("+" + digits, None))
-    for candidate, candidate_region in candidates:
-        try:
-            number = phonenumbers.parse(candidate, candidate_region)
-        except phonenumbers.NumberParseException:
-            continue
-        if _is_valid(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise ValueError(f"mobileNumber {text!r} is not a valid phone number (write it in E.164, like +14155550123)")
+    number = phone_e164(text, region=region or settings.SMS_DEFAULT_REGION)
+    if number is None:
+        raise ValueError(f"mobileNumber {text!r} is not a valid phone number (write it in E.164, like +14155550123)")
+    return number
 
 
 def boolean_clean(value, name: str, *, default: bool) -> bool:
     if value is None or value == "":
         return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "y"):
-        return True
-    if text in ("false", "0", "no", "n"):
-        return False
-    raise ValueError(f"{name} must be true or false")
+    flag = boolean_from_text(value, lenient=True)
+    if flag is None:
+        raise ValueError(f"{name} must be true or false")
+    return flag
 
 
 def moment_clean(value, name: str) -> datetime.datetime | None:

@@ -25,10 +25,17 @@ MAX_SEQUENCE = (1 << SEQUENCE_BITS) - 1
 MAX_ID = 2**63 - 1  # the largest id a 64-bit signed key holds
 
 
-def id_from_text(text: str) -> int | None:
-    """A row id written as ASCII digits (as in a URL or a search box), or None when the text is
-    no such id or too large for the key: never an exception for anything a client can send."""
-    text = (text or "").strip()
+def id_from_text(value) -> int | None:
+    """A row id written as ASCII digits (in a URL, a search box, a query, or a JSON body's string
+    or whole number), or None when the value is no such id or too large for the 64-bit key: never
+    an exception for anything a client can send.
+
+    The one spelling of the rule. Every id a client gives (request, recipient, member, segment,
+    attribute) goes through it, so that a 19-digit id within the key (a request id is one) reads
+    the same everywhere; some readers used to stop at 18 digits and refuse what others found."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value).strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 19:
         return None
     number = int(text)

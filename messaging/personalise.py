@@ -115,14 +115,19 @@ def member_of(recipient):
         return None
 
 
+def member_text(template: str, *, member, phone: str) -> str:
+    """A personalised message's text for one recipient: its tags resolved for the member, or, for
+    a bare number (no member), the mobile alone. Where the text is made (a listed recipient at
+    request time, a segment's at send time), it is made here."""
+    return render(template, member_values(member) if member else {"mobile": phone})
+
+
 def recipient_text(recipient) -> str:
-    """The text one recipient gets: its own stored text, else the message's with its tags resolved
-    for the member (or, for a bare number, the mobile alone)."""
+    """The text one recipient gets, as sent: its own stored text, else the message's, personalised
+    by member_text when the message has tags. The one answer to "what does this recipient get"."""
     if recipient.content:
         return recipient.content
     message = recipient.message
     if not message.personalised:
         return message.content
-    member = member_of(recipient)
-    values = member_values(member) if member else {"mobile": recipient.phone}
-    return render(message.content, values)
+    return member_text(message.content, member=member_of(recipient), phone=recipient.phone)

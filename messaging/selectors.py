@@ -42,7 +42,10 @@ def client_sees_every_request(client: str) -> bool:
 # The name the status fetch knows it by: "staff" is a permission, not the is_staff flag.
 
 
-def state_counts(recipients) -> dict[str, int]:
+def recipient_state_counts(recipients) -> dict[str, int]:
+    """How many of the recipients are in each state (every state named, 0 when none) and their
+    `total`: one GROUP BY. The one way a report counts recipients by state; the request summary
+    and the status fetch read it."""
     counts = {state.value: 0 for state in RecipientState}
     for row in recipients.values("state").annotate(n=Count("id")).order_by():
         counts[row["state"]] = row["n"]
@@ -69,7 +72,7 @@ def sms_request_summary(*, sms_request: SmsRequest) -> dict:
                 "expansionError": message.expansion_error or None,
                 "expandedCount": message.expanded_count,
                 "expectedTotal": message.expected_total,
-                "counts": state_counts(recipients),
+                "counts": recipient_state_counts(recipients),
                 "firstSubmitted": times["first_submitted"].isoformat() if times["first_submitted"] else None,
                 "lastFinal": times["last_final"].isoformat() if times["last_final"] else None,
             }
@@ -78,7 +81,7 @@ def sms_request_summary(*, sms_request: SmsRequest) -> dict:
         "id": str(sms_request.id),
         "createdAt": sms_request.created_at.isoformat(),
         "format": sms_request.format,
-        "counts": state_counts(Recipient.objects.filter(message__request=sms_request)),
+        "counts": recipient_state_counts(Recipient.objects.filter(message__request=sms_request)),
         "messages": messages,
     }
 

@@ -106,3 +106,45 @@ def test_processes_of_one_machine_with_nearby_pids_get_different_nodes(monkeypat
         monkeypatch.setattr(ids.os, "getpid", lambda pid=pid: pid)
         nodes.add(default_node())
     assert len(nodes) == 1024
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("42", 42),
+        (" 42 ", 42),
+        (42, 42),
+        ("0", 0),
+        ("007", 7),
+        ("1234567890123456789", 1234567890123456789),  # 19 digits within the key: an id like any
+        (str(ids.MAX_ID), ids.MAX_ID),
+        (str(ids.MAX_ID + 1), None),
+        ("99999999999999999999", None),
+        ("", None),
+        (None, None),
+        (True, None),
+        (4.0, None),
+        ("-1", None),
+        ("+1", None),
+        ("1e3", None),
+        ("٣", None),  # a digit, but not ASCII
+        ("1 2", None),
+        (["1"], None),
+    ],
+)
+def test_a_row_id_is_ascii_digits_within_the_64_bit_key(given, expected):
+    assert ids.id_from_text(given) == expected
+
+
+@pytest.mark.parametrize("given", ["1234567890123456789", 1234567890123456789])
+def test_the_send_api_reads_a_recipient_id_of_19_digits_as_every_id_reader_does(given):
+    from messaging.api.normaliser import parse_member_id
+
+    assert parse_member_id(given) == 1234567890123456789
+
+
+@pytest.mark.parametrize("given", ["1234567890123456789", 1234567890123456789])
+def test_the_audience_api_reads_a_member_id_of_19_digits_as_every_id_reader_does(given):
+    from messaging.api.audience_members import object_id
+
+    assert object_id(given, not_found="not found") == 1234567890123456789

@@ -3,13 +3,14 @@
 
 import pytest
 
-from audiences.models import Segment
+from audiences.models import Member, Segment
 from messaging.backends import locmem
-from messaging.models import SmsMessage
-from messaging.personalise import has_tags, render
+from messaging.models import Recipient, RecipientState, SmsMessage
+from messaging.personalise import has_tags, recipient_text, render
 from messaging.services.dispatch import dispatch_due_run
 from messaging.services.expansion import message_expand
-from tests.factories import MemberFactory
+from messaging.services.voice import recipients_fall_back_to_voice
+from tests.factories import MemberFactory, RecipientFactory, SmsMessageFactory
 from tests.helpers import one_message, post_json
 
 VALUES = {
@@ -62,3 +63,36 @@ def test_a_segment_message_renders_the_volt_mx_tags_per_member(client):
     message_expand(message_id=message.id)
     dispatch_due_run(seconds=5)
     assert [sms.text for sms in locmem.outbox] == ["Hi Ada Lovelace"]
+
+
+# (stored on the row, the message's text, whether it has tags, the member's first name or no member)
+TEXT_AS_SENT = [
+    ("Stored text", "Hi [[firstName]]", True, "Ada", "Stored text"),
+    ("", "Plain text", False, "Ada", "Plain text"),
+    ("", "Hi [[firstName]]", True, "Ada", "Hi Ada"),
+    ("", "Hi [[firstName,customer]]", True, "", "Hi customer"),
+    ("", "Hi ##First Name##", True, "Ada", "Hi Ada"),
+    ("", "To [[mobile]] [[firstName]]", True, None, "To +14155550199 "),
+    ("", "Hi [[firstName]]", False, "Ada", "Hi [[firstName]]"),  # the message says it has no tags
+]
+
+
+@pytest.mark.parametrize(("stored", "content", "personalised", "first_name", "text"), TEXT_AS_SENT)
+def test_the_text_as_sent_is_the_rows_else_the_message_personalised(stored, content, personalised, first_name, text):
+    member = None if first_name is None else Member(first_name=first_name, mobile="+14155550100", attributes={})
+    message = SmsMessage(content=content, personalised=personalised)
+    recipient = Recipient(message=message, member=member, phone="+14155550199", content=stored)
+    assert recipient_text(recipient) == text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("stored", "content", "personalised", "first_name", "text"), TEXT_AS_SENT)
+def test_a_voice_fallback_calls_with_the_text_as_sent(stored, content, personalised, first_name, text):
+    member = None if first_name is None else MemberFactory(first_name=first_name)
+    message = SmsMessageFactory(content=content, personalised=personalised, voice_on_failure=True)
+    failed = RecipientFactory(
+        message=message, member=member, phone="+14155550199", content=stored, state=RecipientState.UNDELIVERED
+    )
+    assert recipients_fall_back_to_voice(recipient_ids=[failed.pk]) == 1
+    call = Recipient.objects.get(resend_of=failed)
+    assert recipient_text(call) == text

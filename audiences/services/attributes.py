@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from audiences import values
 from audiences.models import AttributeType, AudienceAttribute, Member, SegmentCondition
+from smsgateway.columns import fit
 
 KEYS = frozenset({"attributeName", "attributeType", "allowedValues", "attributeRequired", "allowedReconciliationKey"})
 EXISTS = "Attribute already exists with this name"
@@ -58,7 +59,11 @@ def attribute_create(*, given, actor: str) -> AudienceAttribute:
         raise AttributeRefused(EXISTS)
     try:
         with transaction.atomic():
-            return AudienceAttribute.objects.create(**fields, created_by=actor[:150], modified_by=actor[:150])
+            return AudienceAttribute.objects.create(
+                **fields,
+                created_by=fit(AudienceAttribute, "created_by", actor),
+                modified_by=fit(AudienceAttribute, "modified_by", actor),
+            )
     except IntegrityError:
         raise AttributeRefused(EXISTS) from None
 
@@ -85,7 +90,7 @@ def attribute_update(*, attribute_id: int, given, actor: str) -> AudienceAttribu
             )
         for name, value in fields.items():
             setattr(attribute, name, value)
-        attribute.modified_by = actor[:150]
+        attribute.modified_by = fit(AudienceAttribute, "modified_by", actor)
         attribute.save()
     return attribute
 

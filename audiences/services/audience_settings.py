@@ -12,6 +12,7 @@ import zoneinfo
 
 from audiences import values
 from audiences.models import AudienceSettings, ReconciliationKey
+from smsgateway.columns import fit
 
 RECONCILIATION_EMPTY = "Value for reconciliationKey can not be empty"
 RECONCILIATION_UNKNOWN = "Value for reconcilationKey should be one of : [email, mobile number]"  # sic
@@ -79,7 +80,7 @@ def audience_settings_update(*, given: dict, actor: str) -> AudienceSettings:
         )
     if "preferredTimeZone" in given:
         settings_row.preferred_time_zone = _time_zone(given["preferredTimeZone"])
-    settings_row.updated_by = actor[:150]
+    settings_row.updated_by = fit(AudienceSettings, "updated_by", actor)
     settings_row.save()
     return settings_row
 

@@ -28,7 +28,7 @@ CHANGE = Access("config", ("audiences.change_audienceattribute",))
 
 
 def actor_of(request) -> str:
-    return str(request.user)[:150]
+    return str(request.user)  # the services cut it to their columns
 
 
 class AttributeListCreateApi(APIView):

@@ -22,6 +22,7 @@ from audiences.services.members import (
 from messaging.api.access import Access
 from messaging.api.authentication import PartnerSystem, caller_client
 from messaging.errors import ContractError
+from messaging.ids import id_from_text
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
@@ -39,10 +40,10 @@ def partner_of(request) -> str | None:
 
 
 def object_id(raw, *, not_found: str) -> int:
-    text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+    number = id_from_text(raw)
+    if number is None:
         raise ContractError(not_found)
-    return int(text)
+    return number
 
 
 def body_of(request) -> dict:

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audiences import selectors
+from audiences.booleans import boolean_from_text
 from audiences.models import ConditionType, Segment
 from audiences.segments import SegmentError, segment_plan
 from audiences.services.segments import (
@@ -171,7 +172,7 @@ class SegmentDetailApi(APIView):
     def get(self, request, segment_id):
         segment = _visible(request, segment_id)
         body = segment_as_volt_mx(segment)
-        if request.query_params.get("count", "").lower() == "true":
+        if boolean_from_text(request.query_params.get("count")) is True:
             owner = caller_audience_owner(request)
             try:
                 body["memberCount"] = selectors.segment_member_count(segment=segment, owner=owner)

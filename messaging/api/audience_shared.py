@@ -12,6 +12,7 @@ from django.utils import timezone
 from audiences import values
 from messaging.api.authentication import PartnerSystem
 from messaging.errors import ContractError
+from messaging.ids import id_from_text
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
@@ -62,9 +63,10 @@ def start_page_size(request, *, default: int = DEFAULT_PAGE) -> tuple[int, int]:
 
 
 def _object_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+    number = id_from_text(raw)
+    if number is None:
         raise Http404
-    return int(raw)
+    return number
 
 
 def _body(request) -> dict:

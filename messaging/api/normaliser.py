@@ -12,9 +12,12 @@ from functools import lru_cache
 import phonenumbers
 from django.conf import settings
 
+from audiences.booleans import boolean_from_text
 from audiences.complexity import CompiledSize, criteria_size, criteria_size_problem
 from audiences.criteria import CriteriaError, criteria_segment_ids, parse_criteria
+from audiences.phones import phone_parsed
 from messaging.errors import BOTH_GIVEN, PARSE_FAILED, ContractError, Problem, invalid_format
+from messaging.ids import id_from_text
 from messaging.models import Channel
 from messaging.specs import NUMBER_TYPE_NAMES, MessageSpec, RecipientRef
 
@@ -68,11 +71,10 @@ def parse_bool(value, name, *, required=False, default=False):
         if required:
             raise _Invalid(f"{name} is required")
         return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise _Invalid(f"{name} must be true or false")
+    flag = boolean_from_text(value)
+    if flag is None:
+        raise _Invalid(f"{name} must be true or false")
+    return flag
 
 
 def parse_timestamp(value, name):
@@ -133,27 +135,18 @@ def parse_mobile_typed(value) -> tuple[str, str]:
 
 
 def _mobile_typed(text: str) -> tuple[str, str] | None:
-    try:
-        number = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
+    number = phone_parsed(text)  # no region: a partner writes E.164, with its leading +
+    if number is None:
         return None
     kind = NUMBER_TYPE_NAMES.get(phonenumbers.number_type(number), "UNKNOWN")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind
 
 
 def parse_member_id(value):
-    value = scalar(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        text = str(value)
-    elif isinstance(value, str):
-        text = value.strip()
-    else:
+    number = id_from_text(scalar(value))
+    if number is None:
         raise _Invalid("invalid recipient id")
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise _Invalid("invalid recipient id")
-    return int(text)
+    return number
 
 
 def unknown_keys(node, allowed: frozenset) -> list[str]:

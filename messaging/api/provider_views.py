@@ -142,7 +142,7 @@ class InboundSmsApi(APIView):
             problems.append("smsText is required")
         if problems:
             raise invalid_format(problems)
-        sender_message_id = str(fields.get("senderMessageId") or "")[:100]
+        sender_message_id = str(fields.get("senderMessageId") or "")  # cut to its column by the service
         inbound.inbound_sms_receive(
             phone=phone,
             text=str(text),

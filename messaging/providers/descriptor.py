@@ -7,12 +7,13 @@ the model, the services, the URLs and ops can all read it without importing one 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-TRUTHY = frozenset({"true", "1", "yes", "on"})
+from audiences.booleans import boolean_from_text
 
 
 def truthy(text) -> bool:
-    """A stored flag as the backends read it: lenient, since the admin stores any text."""
-    return str(text).strip().lower() in TRUTHY
+    """A stored flag as the backends read it: lenient, since the admin stores any text; what
+    spells no boolean is false."""
+    return boolean_from_text(text, lenient=True) is True
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Flag(Text):
     """`true` or `false` when saved through the API; read leniently (`truthy`) once stored."""
 
     def valid(self, text: str) -> bool:
-        return text.strip().lower() in {"true", "false"}
+        return boolean_from_text(text) is not None
 
     def option(self, text: str):
         return truthy(text)

@@ -28,6 +28,7 @@ from audiences.models import AudienceAttribute, Member, Segment
 from audiences.segments import SegmentError, criteria_plan_q, segment_plan, today_local
 from audiences.selectors import audience_owner_of_client, members_reachable
 from messaging.models import Recipient, SmsMessage
+from smsgateway.columns import fit
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def _expansion_try_failed(message_id: int, error: BaseException) -> None:
     logger.warning("expansion of message %s failed, to be tried again: %s", message_id, error)
     try:
         SmsMessage.objects.filter(pk=message_id, expansion_done=False).update(
-            expansion_error=evaluation_failure_text(error)[: SmsMessage._meta.get_field("expansion_error").max_length]
+            expansion_error=fit(SmsMessage, "expansion_error", evaluation_failure_text(error))
         )
     except Exception:
         logger.warning("could not record the failure of message %s", message_id, exc_info=True)
@@ -176,7 +177,7 @@ def _give_up(message: SmsMessage, reason: str) -> None:
     logger.error("message %s cannot be expanded, given up: %s", message.pk, reason)
     message.expected_total = message.expanded_count
     message.expansion_done = True
-    message.expansion_error = reason[: SmsMessage._meta.get_field("expansion_error").max_length]
+    message.expansion_error = fit(SmsMessage, "expansion_error", reason)
     message.save(update_fields=["expected_total", "expansion_done", "expansion_error"])
 
 

@@ -10,13 +10,13 @@ An opt-out also stops the texts still queued for that number (they become `not a
 import logging
 from dataclasses import dataclass
 
-import phonenumbers
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audiences import phones
 from audiences.models import Member
 from messaging.models import Channel, InboundSms, Recipient, RecipientState
+from smsgateway.columns import fit
 
 from .states import recipients_transition
 
@@ -37,18 +37,7 @@ class InboundResult:
 
 def phone_e164(raw: str) -> str | None:
     """A sender's number as E.164 with its leading +; providers send it with or without."""
-    text = (raw or "").strip()
-    if not text:
-        return None
-    if not text.startswith("+") and text.isascii() and text.isdigit() and len(text) > 10:
-        text = "+" + text
-    try:
-        number = phonenumbers.parse(text, settings.SMS_DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phones.phone_e164(raw, reported=True)
 
 
 def inbound_keyword(text: str) -> str:
@@ -78,9 +67,9 @@ def inbound_sms_receive(
             InboundSms.objects.create(
                 phone=phone,
                 text=text,
-                sent_to=sent_to[:32],
-                provider=provider[:100],
-                provider_message_id=sender_message_id[:100],
+                sent_to=fit(InboundSms, "sent_to", sent_to),
+                provider=fit(InboundSms, "provider", provider),
+                provider_message_id=fit(InboundSms, "provider_message_id", sender_message_id),
                 action=action,
                 member=member,
             )

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from messaging.backends import Receipt
 from messaging.models import PendingReceipt, Recipient, RecipientState
+from smsgateway.columns import fit
 
 from .states import recipients_transition
 from .voice import recipients_fall_back_to_voice
@@ -130,10 +131,10 @@ def receipts_record(*, receipts: list[Receipt], provider: str = "") -> int:
                 PendingReceipt(
                     provider=name,
                     provider_ref=provider_ref_of(receipt.provider_message_id),
-                    provider_message_id=receipt.provider_message_id[:100],
+                    provider_message_id=fit(PendingReceipt, "provider_message_id", receipt.provider_message_id),
                     delivered=receipt.delivered,
-                    status=receipt.status[:32],
-                    error_code=receipt.error_code[:64],
+                    status=fit(PendingReceipt, "status", receipt.status),
+                    error_code=fit(PendingReceipt, "error_code", receipt.error_code),
                     reported_at=receipt.at,
                 )
             )

@@ -14,11 +14,14 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from messaging.models import Channel, Recipient, RecipientEvent, RecipientState
+from audiences.selectors import member_reachable
+from messaging.models import Recipient, RecipientEvent, RecipientState
 from messaging.services.quotas import recipients_added
 
 RESENDABLE_STATES = (RecipientState.REJECTED, RecipientState.UNDELIVERED, RecipientState.EXPIRED)
 CHUNK = 2000
+# The counts of a ResendReport, which ResendReport.total_of sums.
+COUNTS = ("resent", "opted_out", "not_failed", "already_resent")
 
 
 @dataclass
@@ -33,6 +36,17 @@ class ResendReport:
     def skipped(self) -> int:
         return self.opted_out + self.not_failed + self.already_resent
 
+    @classmethod
+    def total_of(cls, reports: Iterable["ResendReport"]) -> "ResendReport":
+        """One report of many (a command's chunks, an admin action's requests): each of COUNTS
+        summed, so that a count added there is summed with it. The new rows' ids stay with each
+        call's own report."""
+        total = cls()
+        for report in reports:
+            for name in COUNTS:
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+        return total
+
     def summary(self) -> str:
         return (
             f"{self.resent} resent, {self.skipped} skipped "
@@ -43,10 +57,7 @@ class ResendReport:
 def recipient_opted_out(recipient: Recipient) -> bool:
     """Whether the member behind the row has left since: inactive, or unsubscribed from the channel."""
     member = recipient.member
-    if member is None:
-        return False
-    subscribed = member.voice_subscription if recipient.channel == Channel.VOICE else member.sms_subscription
-    return not (member.active and subscribed)
+    return member is not None and not member_reachable(member, channel=recipient.channel, needs_mobile=False)
 
 
 def _attempt_of(original: Recipient, *, now: datetime) -> Recipient:

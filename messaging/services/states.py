@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging.models import FINAL_STATES, Recipient, RecipientEvent, RecipientState
+from smsgateway.columns import fit
 
 S = RecipientState
 ALLOWED = {
@@ -56,7 +57,9 @@ def recipients_transition(
             if to_state in FINAL_STATES:
                 changes["final_at"] = at
             if error_code or detail:
-                changes.update(error_code=error_code[:64], error=detail[:500])
+                changes.update(
+                    error_code=fit(Recipient, "error_code", error_code), error=fit(Recipient, "error", detail)
+                )
             Recipient.objects.filter(id__in=[pk for pk, _ in locked]).update(**changes)
             RecipientEvent.objects.bulk_create(
                 RecipientEvent(
@@ -64,8 +67,8 @@ def recipients_transition(
                     state=to_state,
                     at=at,
                     provider_message_id=provider_id,
-                    error_code=error_code[:64],
-                    detail=detail[:500],
+                    error_code=fit(RecipientEvent, "error_code", error_code),
+                    detail=fit(RecipientEvent, "detail", detail),
                 )
                 for pk, provider_id in locked
             )

@@ -8,12 +8,12 @@ Content (VOLTMX_OPEN_FETCH_APIS): every request, as Volt MX serves them.
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Q
 
 from messaging.ids import MAX_ID, id_from_text
 from messaging.models import Provider, Recipient, RecipientState
 from messaging.personalise import recipient_text
-from messaging.selectors import client_sees_every_request
+from messaging.selectors import client_sees_every_request, recipient_state_counts
 
 MAX_PAGE = 1000
 MAX_START = 10**9
@@ -117,10 +117,9 @@ def _digits(value) -> bool:
 def _int(value, field: str, *, default: int | None, low: int, high: int | None = None) -> int | None:
     if not _given(value):
         return default
-    text = str(value).strip()
-    if isinstance(value, bool) or not _digits(text) or len(text) > 19:
+    number = id_from_text(value)
+    if number is None:
         raise StatusQueryError(problems=[f"{field} must be a whole number"])
-    number = int(text)
     high = MAX_ID if high is None else high
     if number < low or number > high:
         raise StatusQueryError(problems=[f"{field} must be between {low} and {high}"])
@@ -261,8 +260,8 @@ def sms_status_fetch(*, query: StatusQuery, client: str | None) -> dict:
     if query.sent_until:
         until = datetime.combine(query.sent_until + timedelta(days=1), time(), UTC)
         recipients = recipients.filter(message__request__created_at__lt=until)
-    by_state = dict(recipients.order_by().values_list("state").annotate(number=Count("id")))
-    counters = {name: by_state.get(state, 0) if state else 0 for name, state in COUNTERS}
+    counts = recipient_state_counts(recipients)
+    counters = {name: counts[state] if state else 0 for name, state in COUNTERS}
     rows = list(
         _page(recipients.select_related("message").order_by("-id"), query.start_element, query.elements_per_page)
     )
@@ -280,7 +279,7 @@ def sms_status_fetch(*, query: StatusQuery, client: str | None) -> dict:
         }
         for row in rows
     ]
-    return {**counters, "total": sum(by_state.values()), "messages": messages}
+    return {**counters, "total": counts["total"], "messages": messages}
 
 
 def sms_fetch_all(*, query: FetchQuery, client: str | None) -> dict:
@@ -290,20 +289,18 @@ def sms_fetch_all(*, query: FetchQuery, client: str | None) -> dict:
         recipients = recipients.filter(member_id=query.audience_id)
     if query.mobile:
         recipients = _by_mobile(recipients, query.mobile)
-    totals = recipients.order_by().aggregate(
-        total=Count("id"), submitted=Count("id", filter=Q(state__in=SUBMITTED_STATES))
-    )
+    counts = recipient_state_counts(recipients)
     rows = _page(
         recipients.select_related("message", "member").order_by("-id"), query.start_element, query.elements_per_page
     )
     return {
-        "totalMessages": totals["total"],
+        "totalMessages": counts["total"],
         "openedMessages": 0,
         "messages": [
             {"fetchId": str(row.pk), "content": recipient_text(row), "status": STATUS_TEXT.get(row.state, row.state)}
             for row in rows
         ],
-        "submittedMessages": totals["submitted"],
+        "submittedMessages": sum(counts[state] for state in SUBMITTED_STATES),
     }
 
 

@@ -7,8 +7,9 @@ voice channel, due at once. A member who opted out of voice calls gets none.
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audiences.selectors import member_reachable
 from messaging.models import Channel, Recipient, RecipientState
-from messaging.personalise import member_values, render
+from messaging.personalise import recipient_text
 
 from . import wakeups
 from .quotas import DESTINATION_REFUSED_CODES, recipients_added
@@ -30,16 +31,11 @@ def recipients_fall_back_to_voice(*, recipient_ids: list[int]) -> int:
     )
     calls = []
     for text in failed:
-        if text.member is not None and not (text.member.active and text.member.voice_subscription):
+        if text.member is not None and not member_reachable(text.member, channel=Channel.VOICE, needs_mobile=False):
             continue
         if text.expires_at is not None and text.expires_at <= now:
             continue
-        content = text.content
-        if not content:
-            message = text.message
-            content = message.content
-            if message.personalised:
-                content = render(content, member_values(text.member) if text.member else {"mobile": text.phone})
+        content = recipient_text(text)
         calls.append(
             Recipient(
                 message_id=text.message_id,

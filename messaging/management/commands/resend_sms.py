@@ -57,10 +57,7 @@ class Command(BaseCommand):
         with progress(len(ids), "recipient", self.stderr) as bar:
             for chunk in chunks(ids, CHUNK):
                 report = recipients_resend(recipient_ids=chunk, by="resend_sms", dry_run=options["dry_run"])
-                total.resent += report.resent
-                total.opted_out += report.opted_out
-                total.not_failed += report.not_failed
-                total.already_resent += report.already_resent
+                total = ResendReport.total_of([total, report])
                 bar.update(len(chunk))
         prefix = "Dry run, would have: " if options["dry_run"] else ""
         self.stdout.write(f"{prefix}{total.summary()} of {len(ids)} selected.")

@@ -8,9 +8,11 @@ import re
 from django.conf import settings
 from django.db import transaction
 
+from audiences.booleans import boolean_from_text
 from messaging.models import Provider
 from messaging.providers.descriptor import COMMON_PROPERTIES, ProviderDescriptor
 from messaging.providers.registry import descriptor_named, descriptor_of, endpoint_keys, secret_keys
+from smsgateway.columns import fit
 
 INVALID_KEYS = "Invalid keys provided"
 DETAILS_UPDATED = "Details updated successfully"
@@ -29,12 +31,10 @@ class ProviderConfigError(ValueError):
 
 
 def _bool_field(value, key: str) -> bool:
-    text = str(value).strip().lower()
-    if isinstance(value, bool):
-        return value
-    if text in {"true", "false"}:
-        return text == "true"
-    raise ProviderConfigError(f"Invalid value for {key}")
+    flag = boolean_from_text(value)
+    if flag is None:
+        raise ProviderConfigError(f"Invalid value for {key}")
+    return flag
 
 
 def _properties_from(payload_properties) -> dict[str, str]:
@@ -138,7 +138,7 @@ def provider_config_save(*, payload) -> Provider:
     if descriptor is None:
         raise ProviderConfigError(INVALID_KEYS)
     kind = descriptor.kind
-    name = str(payload.get("name") or kind).strip()[:100]
+    name = fit(Provider, "name", str(payload.get("name") or kind).strip())
     properties = _properties_from(payload.get("properties"))
     properties_check(descriptor, properties)
     enabled = _bool_field(payload["enabled"], "enabled") if "enabled" in payload else None
