@@ -21,7 +21,7 @@ from audiences.selectors import (
 from messaging.errors import IDEMPOTENCY_CONFLICT, NO_ACTIVE_MEMBERS, ContractError, Problem, invalid_format
 from messaging.ids import next_request_id
 from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
-from messaging.personalise import member_values, render
+from messaging.personalise import member_text
 from messaging.specs import MessageSpec
 from messaging.text import text_layout
 from smsgateway.prepared import prepared_cursor
@@ -380,7 +380,7 @@ def _listed_rows(spec, by_id, by_mobile, check_user_existence) -> list[tuple]:
             continue
         content = ""
         if spec.personalised:
-            content = render(spec.content, member_values(member) if member else {"mobile": phone})
+            content = member_text(spec.content, member=member, phone=phone)
         error = "" if reachable else ("not an audience member" if member is None else "inactive or opted out")
         rows[phone] = (member.pk if member else None, phone, content, reachable, error)
     return list(rows.values())
