@@ -5,7 +5,9 @@ not yet sent uses, as the API does."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,7 +16,7 @@ from django.utils.html import format_html
 from audiences.models import AudienceAttribute, ConditionType, Segment, SegmentCondition
 from audiences.segments import MEMBER_FIELDS, OPERATORS, SegmentError, plan_text, segment_plan, segment_plan_build
 from audiences.selectors import plan_member_count
-from audiences.services.segments import SegmentActor, segment_publish
+from audiences.services.segments import SegmentActor, SegmentInUse, segment_delete, segment_publish
 
 
 def _attribute_choices():
@@ -86,7 +88,8 @@ class SegmentAdmin(admin.ModelAdmin):
         "evaluated_as",
         "matching_members",
     )
-    actions = ["publish_segments", "unpublish_segments"]
+    # Django's own delete action, replaced (first, where the site's stood) by one that refuses whole.
+    actions = ["delete_selected", "publish_segments", "unpublish_segments"]
     change_form_template = "admin/audiences/segment/change_form.html"
 
     def save_model(self, request, obj, form, change):
@@ -127,6 +130,35 @@ class SegmentAdmin(admin.ModelAdmin):
         if obj is not None and obj.name == Segment.ALL_USERS:
             return False
         return super().has_delete_permission(request, obj)
+
+    # Deleting goes through segment_delete, as the API's does: a segment that a message not yet
+    # sent uses stays (SegmentInUse, the API's 409), and the page says why.
+
+    def delete_model(self, request, obj):
+        segment_delete(segment_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for segment_id in queryset.values_list("id", flat=True):
+            segment_delete(segment_id=segment_id)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Django's delete page. A refusal undoes the deletion's log entry (the page's transaction)
+        and comes back to the segment's page with the reason."""
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except (SegmentInUse, SegmentError) as error:
+            self.message_user(request, f"The segment was not deleted: {error}.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:audiences_segment_change", args=[object_id]))
+
+    @admin.action(description=django_delete_selected.short_description, permissions=["delete"])
+    def delete_selected(self, request, queryset):
+        """Django's delete action in one transaction: when one segment is refused, none is deleted."""
+        try:
+            with transaction.atomic():
+                return django_delete_selected(self, request, queryset)
+        except (SegmentInUse, SegmentError) as error:
+            self.message_user(request, f"No segment was deleted: {error}.", messages.ERROR)
+            return None
 
     @admin.display(description="Evaluated as")
     def evaluated_as(self, segment):
