@@ -1,8 +1,9 @@
 import pytest
+from django.contrib.admin.models import DELETION, LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audiences.models import AudienceAttribute, Member, Segment, SegmentCondition
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, SegmentFactory, SmsMessageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +136,52 @@ def test_an_attribute_a_segment_uses_cannot_be_deleted(admin_client):
     response = admin_client.post(f"/admin/audiences/audienceattribute/{attribute.id}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert AudienceAttribute.objects.filter(pk=attribute.pk).exists()
+
+
+def test_a_segment_a_waiting_message_uses_is_not_deleted_from_its_page(admin_client):
+    segment = SegmentFactory()
+    message = SmsMessageFactory(criteria=[f"##{segment.id}##"], expansion_done=False)
+    response = admin_client.post(f"/admin/audiences/segment/{segment.id}/delete/", {"post": "yes"}, follow=True)
+    assert Segment.objects.filter(pk=segment.pk).exists()
+    assert response.redirect_chain[-1][0] == f"/admin/audiences/segment/{segment.id}/change/"
+    page = response.content.decode()
+    assert (
+        f"The segment was not deleted: Segment {segment.id} is used by 1 message(s) not yet sent "
+        f"(message ids {message.id})." in page
+    )
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
+
+
+def test_the_delete_action_deletes_no_segment_when_a_waiting_message_uses_one(admin_client):
+    used, unused = SegmentFactory(), SegmentFactory()
+    SmsMessageFactory(criteria=[f"##{used.id}##"], expansion_done=False)
+    response = admin_client.post(
+        "/admin/audiences/segment/",
+        {"action": "delete_selected", "_selected_action": [used.id, unused.id], "post": "yes"},
+        follow=True,
+    )
+    assert Segment.objects.filter(pk__in=[used.pk, unused.pk]).count() == 2
+    assert (
+        f"No segment was deleted: Segment {used.id} is used by 1 message(s) not yet sent" in response.content.decode()
+    )
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
+
+
+def test_a_segment_only_sent_messages_used_is_deleted(admin_client):
+    segment = SegmentFactory()
+    SmsMessageFactory(criteria=[f"##{segment.id}##"], expansion_done=True)
+    response = admin_client.post(f"/admin/audiences/segment/{segment.id}/delete/", {"post": "yes"}, follow=True)
+    assert not Segment.objects.filter(pk=segment.pk).exists()
+    assert "was deleted successfully" in response.content.decode()
+    assert LogEntry.objects.filter(action_flag=DELETION, object_id=str(segment.pk)).exists()
+
+
+def test_the_delete_action_deletes_segments_no_waiting_message_uses(admin_client):
+    first, second = SegmentFactory(), SegmentFactory()
+    response = admin_client.post(
+        "/admin/audiences/segment/",
+        {"action": "delete_selected", "_selected_action": [first.id, second.id], "post": "yes"},
+        follow=True,
+    )
+    assert not Segment.objects.filter(pk__in=[first.pk, second.pk]).exists()
+    assert "Successfully deleted 2 segments." in response.content.decode()

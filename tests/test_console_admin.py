@@ -171,7 +171,7 @@ def test_request_search_with_text_finds_nothing_instead_of_failing():
 
 
 def test_a_filtered_list_says_more_than_when_its_count_hits_the_bound(monkeypatch):
-    monkeypatch.setattr("messaging.admin.BOUNDED_COUNT", 2)
+    monkeypatch.setattr("messaging.admin.console.BOUNDED_COUNT", 2)
     RecipientFactory.create_batch(3)
     page = _client("auditor").get(RECIPIENTS, {"state__exact": "initial"}).content.decode()
     assert "more than 2 recipients" in page
