@@ -6,7 +6,6 @@ The lease is the record that a submit may be under way: a row whose lease ran ou
 """
 
 import logging
-import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,15 +25,24 @@ from messaging.text import text_layout
 from . import providers, quotas
 from .providers import Route
 from .quiet_hours import quiet_hours_opening
-from .receipts import pending_receipts_match, provider_ref_of
+from .receipts import pending_receipts_match
 from .states import recipients_transition
+from .submit_outcomes import (
+    MAX_ATTEMPTS,
+    RETRY_BASE_SECONDS,
+    RETRY_CAP_SECONDS,
+    Retry,
+    Submitted,
+    Verdicts,
+    outcomes_classify,
+    retry_delay,
+)
 from .voice import recipients_fall_back_to_voice
+
+__all__ = ["MAX_ATTEMPTS", "RETRY_BASE_SECONDS", "RETRY_CAP_SECONDS", "retry_delay"]
 
 logger = logging.getLogger(__name__)
 
-RETRY_BASE_SECONDS = 5
-RETRY_CAP_SECONDS = 600
-MAX_ATTEMPTS = 12
 # Error codes that say the provider itself is unreachable, not that one message failed.
 PROVIDER_DOWN_CODES = frozenset({"connect", "bind", "bind_unavailable", "auth", "unavailable"})
 
@@ -149,142 +157,132 @@ def outbound_for(recipient: Recipient, *, sender: str = "") -> OutboundSms:
     )
 
 
-def retry_delay(attempts: int) -> float:
-    """Exponential backoff with full jitter."""
-    ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
-    return random.uniform(ceiling / 2, ceiling)
-
-
 def outcomes_record(*, claimed: list[Recipient], outcomes: list[SendOutcome], provider: str) -> DispatchReport:
-    report = DispatchReport()
+    """Classify the outcomes of `claimed` (rows of one lease) and write them. A row with no
+    outcome is left leased: the lease runs out and the row is retried as outcome unknown."""
     now = timezone.now()
+    verdicts = outcomes_classify(claimed=claimed, outcomes=outcomes, now=now)
     token = claimed[0].lease_token if claimed else None
-    by_key = {outcome.key: outcome for outcome in outcomes}
-    submitted, events, rejected, expired = [], [], [], []
-    retried: list[Recipient] = []
-    for recipient in claimed:
-        outcome = by_key.get(recipient.pk)
-        if outcome is None:
-            continue  # left leased: the lease runs out and the row is retried as outcome unknown
-        if outcome.error is None:
-            recipient.state = RecipientState.SUBMITTED
-            recipient.provider = provider
-            recipient.provider_message_id = outcome.provider_message_id[:100]
-            recipient.provider_ref = provider_ref_of(outcome.provider_message_id)[:100]
-            recipient.submitted_at = now
-            recipient.lease_token = None
-            recipient.lease_until = None
-            recipient.error_code = ""
-            recipient.error = ""
-            submitted.append(recipient)
-            events.append(
-                RecipientEvent(
-                    recipient_id=recipient.pk,
-                    state=RecipientState.SUBMITTED,
-                    at=now,
-                    provider_message_id=outcome.provider_message_id[:100],
-                )
-            )
-        elif outcome.error.permanent:
-            rejected.append((recipient, outcome.error))
-        else:
-            delay = timedelta(seconds=retry_delay(recipient.attempts))
-            if recipient.attempts >= MAX_ATTEMPTS or (
-                recipient.expires_at is not None and now + delay >= recipient.expires_at
-            ):
-                expired.append((recipient, outcome.error))
-                continue
-            recipient.due_at = now + delay
-            recipient.lease_token = None
-            recipient.lease_until = None
-            recipient.error_code = outcome.error.code[:64]
-            recipient.error = str(outcome.error)[:500]
-            recipient.provider = provider
-            # A timeout after the request left: the provider may have it. Recorded, then sent again.
-            recipient.outcome_unknown = recipient.outcome_unknown or bool(
-                getattr(outcome.error, "outcome_unknown", False)
-            )
-            retried.append(recipient)
-    with transaction.atomic():
-        for recipient in submitted + retried:
-            recipient.updated_at = now
-        token_rows = Recipient.objects.filter(state=RecipientState.INITIAL, lease_token=token)
-        if submitted:
-            _submitted_record(recipients=submitted, token=token, provider=provider, now=now)
-            RecipientEvent.objects.bulk_create(events, batch_size=1000)
-        if retried:
-            token_rows.bulk_update(
-                retried,
-                [
-                    "due_at",
-                    "lease_token",
-                    "lease_until",
-                    "error_code",
-                    "error",
-                    "provider",
-                    "outcome_unknown",
-                    "updated_at",
-                ],
-                batch_size=1000,
-            )
-    rejected_ids = []
-    for recipient, error in rejected:
-        rejected_ids += [recipient.pk] * recipients_transition(
-            recipient_ids=[recipient.pk],
-            to_state=RecipientState.REJECTED,
-            at=now,
-            error_code=error.code,
-            detail=str(error),
-        )
-    for recipient, error in expired:
-        recipients_transition(
-            recipient_ids=[recipient.pk],
-            to_state=RecipientState.EXPIRED,
-            at=now,
-            error_code=error.code,
-            detail=f"gave up: {error}",
-        )
+    if verdicts.submitted or verdicts.retried:
+        with transaction.atomic():
+            if verdicts.submitted:
+                _submitted_record(submitted=verdicts.submitted, token=token, provider=provider, now=now)
+            if verdicts.retried:
+                _retried_record(retried=verdicts.retried, token=token, provider=provider, now=now)
+    rejected_ids = _finals_record(verdicts, now=now)
     if rejected_ids:
         recipients_fall_back_to_voice(recipient_ids=rejected_ids)
-    if submitted and PendingReceipt.objects.exists():
-        pending_receipts_match(provider_refs=[recipient.provider_ref for recipient in submitted])
-    report.submitted = len(submitted)
-    report.rejected = len(rejected)
-    report.retried = len(retried)
-    report.expired = len(expired)
-    return report
+    if verdicts.submitted and PendingReceipt.objects.exists():
+        pending_receipts_match(provider_refs=[row.provider_ref for row in verdicts.submitted])
+    return DispatchReport(
+        submitted=len(verdicts.submitted),
+        rejected=len(verdicts.rejected),
+        retried=len(verdicts.retried),
+        expired=len(verdicts.expired),
+    )
 
 
-def _submitted_record(*, recipients: list[Recipient], token, provider: str, now: datetime) -> None:
-    """Submitted rows in two statements: their provider ids (a VALUES join on PostgreSQL), then
-    what they share. bulk_update's CASE per row and field took seconds for a batch of 500."""
-    table = connection.ops.quote_name(Recipient._meta.db_table)
-    ids = [(r.pk, r.provider_message_id, r.provider_ref) for r in recipients]
+def _submitted_record(*, submitted: list[Submitted], token, provider: str, now: datetime) -> None:
+    """`initial` → `submitted` for a whole batch in one statement (only rows still `initial`
+    under this batch's lease move). bulk_update's CASE per row and field took seconds for 500."""
+    _leased_rows_update(
+        columns=("provider_message_id", "provider_ref"),
+        rows=[(row.recipient_id, row.provider_message_id, row.provider_ref) for row in submitted],
+        shared={
+            "state": RecipientState.SUBMITTED,
+            "provider": provider,
+            "submitted_at": now,
+            "lease_token": None,
+            "lease_until": None,
+            "error_code": "",
+            "error": "",
+            "updated_at": now,
+        },
+        states=[RecipientState.INITIAL],
+        token=token,
+    )
+    RecipientEvent.objects.bulk_create(
+        (
+            RecipientEvent(
+                recipient_id=row.recipient_id,
+                state=RecipientState.SUBMITTED,
+                at=now,
+                provider_message_id=row.provider_message_id,
+            )
+            for row in submitted
+        ),
+        batch_size=1000,
+    )
+
+
+def _retried_record(*, retried: list[Retry], token, provider: str, now: datetime) -> None:
+    """Due again at their backoff, the lease released; they stay `initial` (no change of state)."""
+    _leased_rows_update(
+        columns=("due_at", "error_code", "error", "outcome_unknown"),
+        rows=[(row.recipient_id, row.due_at, row.error_code, row.error, row.outcome_unknown) for row in retried],
+        shared={"lease_token": None, "lease_until": None, "provider": provider, "updated_at": now},
+        states=[RecipientState.INITIAL],
+        token=token,
+    )
+
+
+def _finals_record(verdicts: Verdicts, *, now: datetime) -> list[int]:
+    """Rejected, then expired rows, each with its own error; returns the rejected rows that moved."""
+    rejected_ids = []
+    for row in verdicts.rejected:
+        moved = recipients_transition(
+            recipient_ids=[row.recipient_id],
+            to_state=RecipientState.REJECTED,
+            at=now,
+            error_code=row.error_code,
+            detail=row.detail,
+        )
+        rejected_ids += [row.recipient_id] * moved
+    for row in verdicts.expired:
+        recipients_transition(
+            recipient_ids=[row.recipient_id],
+            to_state=RecipientState.EXPIRED,
+            at=now,
+            error_code=row.error_code,
+            detail=row.detail,
+        )
+    return rejected_ids
+
+
+def _leased_rows_update(*, columns: tuple[str, ...], rows: list[tuple], shared: dict, states: list[str], token) -> None:
+    """One UPDATE of the rows of one lease that are still in `states`: each row's own values of
+    `columns` (`rows` holds the id, then those values) and the values `shared` by every row.
+    PostgreSQL joins a VALUES list; SQLite runs the statement once per row. Values are prepared
+    by their model fields, as the ORM would."""
+    meta, quote = Recipient._meta, connection.ops.quote_name
+    own = [meta.get_field(name) for name in columns]
+    common = [meta.get_field(name) for name in shared]
+    shared_params = [meta.get_field(name).get_db_prep_value(value, connection) for name, value in shared.items()]
+    guard = f"state IN ({', '.join(['%s'] * len(states))}) AND lease_token = %s"
+    guard_params = [*states, meta.get_field("lease_token").get_db_prep_value(token, connection)]
+    prepared = [
+        (pk, *(field.get_db_prep_value(value, connection) for field, value in zip(own, values, strict=True)))
+        for pk, *values in rows
+    ]
+    table = quote(meta.db_table)
+    common_sets = [f"{quote(field.column)} = %s" for field in common]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            values = ", ".join(["(%s::bigint, %s, %s)"] * len(ids))
+            row_marks = ", ".join(["%s::bigint", *(f"%s::{field.db_type(connection)}" for field in own)])
+            own_sets = [f"{quote(field.column)} = v.{quote(field.column)}" for field in own]
             cursor.execute(
-                f"UPDATE {table} AS r SET provider_message_id = v.mid, provider_ref = v.ref "
-                f"FROM (VALUES {values}) AS v(id, mid, ref) "
-                "WHERE r.id = v.id AND r.state = %s AND r.lease_token = %s",
-                [value for row in ids for value in row] + [RecipientState.INITIAL, token],
+                f"UPDATE {table} AS r SET {', '.join(own_sets + common_sets)} "
+                f"FROM (VALUES {', '.join([f'({row_marks})'] * len(prepared))}) "
+                f"AS v(id, {', '.join(quote(field.column) for field in own)}) "
+                f"WHERE r.id = v.id AND {guard}",
+                [*shared_params, *(value for row in prepared for value in row), *guard_params],
             )
         else:
+            own_sets = [f"{quote(field.column)} = %s" for field in own]
             cursor.executemany(
-                f"UPDATE {table} SET provider_message_id = %s, provider_ref = %s "
-                "WHERE id = %s AND state = %s AND lease_token = %s",
-                [(mid, ref, pk, RecipientState.INITIAL, token.hex) for pk, mid, ref in ids],
+                f"UPDATE {table} SET {', '.join(own_sets + common_sets)} WHERE id = %s AND {guard}",
+                [[*values, *shared_params, pk, *guard_params] for pk, *values in prepared],
             )
-    Recipient.objects.filter(pk__in=[r.pk for r in recipients], state=RecipientState.INITIAL, lease_token=token).update(
-        state=RecipientState.SUBMITTED,
-        provider=provider,
-        submitted_at=now,
-        lease_token=None,
-        lease_until=None,
-        error_code="",
-        error="",
-        updated_at=now,
-    )
 
 
 def _report_add(total: DispatchReport, part: DispatchReport) -> None:
