@@ -12,7 +12,7 @@ values, what becomes of each row:
   it (a timeout after the request left).
 
 A provider down as a whole (`dispatch.PROVIDER_DOWN_CODES`) is a transient error here: dispatch
-only records it on the last route, the others pass the rows on. `dispatch` writes what
+only records it on the last route, the others pass the rows on. `submit_records` writes what
 this module decides; the retry policy (backoff, attempt limit) is stated here once.
 """
 
