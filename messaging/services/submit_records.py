@@ -2,7 +2,9 @@
 `submit_outcomes.outcomes_classify`, each field of a row written once.
 
 - Submitted rows: one UPDATE (`initial` → `submitted`, the provider ids by a VALUES join on
-  PostgreSQL) and their `RecipientEvent`s.
+  PostgreSQL) and their `RecipientEvent`s. This is the one state change that does not go
+  through `states.recipients_transition` (its docstring says why); its guard still takes the
+  legal sources from `states.sources_of`.
 - Retried rows: one UPDATE that makes them due again, their lease released.
 - Rejected and expired rows: through `recipients_transition`, one call per row, as each carries
   its own error.
@@ -20,7 +22,7 @@ from messaging.backends import SendOutcome
 from messaging.models import PendingReceipt, Recipient, RecipientEvent, RecipientState
 
 from .receipts import pending_receipts_match
-from .states import recipients_transition
+from .states import recipients_transition, sources_of
 from .submit_outcomes import Retry, Submitted, Verdicts, outcomes_classify
 from .voice import recipients_fall_back_to_voice
 
@@ -60,8 +62,9 @@ def outcomes_record(*, claimed: list[Recipient], outcomes: list[SendOutcome], pr
 
 
 def _submitted_record(*, submitted: list[Submitted], token, provider: str, now: datetime) -> None:
-    """`initial` → `submitted` for a whole batch in one statement (only rows still `initial`
-    under this batch's lease move). bulk_update's CASE per row and field took seconds for 500."""
+    """`initial` → `submitted` for a whole batch in one statement, guarded in SQL as
+    `recipients_transition` guards in Python: only rows in a legal source state (and still
+    under this batch's lease) move. bulk_update's CASE per row and field took seconds for 500."""
     _leased_rows_update(
         columns=("provider_message_id", "provider_ref"),
         rows=[(row.recipient_id, row.provider_message_id, row.provider_ref) for row in submitted],
@@ -75,7 +78,7 @@ def _submitted_record(*, submitted: list[Submitted], token, provider: str, now: 
             "error": "",
             "updated_at": now,
         },
-        states=[RecipientState.INITIAL],
+        states=sources_of(RecipientState.SUBMITTED),
         token=token,
     )
     RecipientEvent.objects.bulk_create(
