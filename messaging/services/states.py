@@ -1,4 +1,13 @@
-"""Every change of a recipient's state goes through here: checked, timed, recorded."""
+"""A recipient's legal changes of state (`ALLOWED`), and the one way every change but one is made:
+`recipients_transition`, which checks, times and records it.
+
+The exception is the busiest change, `initial` → `submitted`, made by dispatch for every batch
+(`submit_records._submitted_record`). A batch is up to thousands of rows, each with its own
+provider id, and `recipients_transition` would lock them, give them all the same values and need
+a second write for the ids. So the batch is one bulk UPDATE that writes each row whole, with the
+same guard expressed in SQL: the row must be in a state `sources_of(SUBMITTED)` lists (and still
+under the batch's lease). It records a `RecipientEvent` per row, as `recipients_transition` does.
+"""
 
 from collections.abc import Iterable
 from datetime import datetime
