@@ -12,6 +12,7 @@ import datetime
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import F, FloatField, Q, Value
 from django.db.models.fields.json import KeyTextTransform
@@ -102,7 +103,7 @@ class Rule:
     column: str | None
     key: str | None
     nullable: bool
-    operand: object
+    operand: Any  # a str, a float or a date, by kind
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ MAX_STRING_VALUE = 500
 
 # First digits of a national number -> the region that numbers starting so belong to (a cache that
 # spares phonenumbers trying every region of a shared country code such as +1).
-_REGION_BY_PREFIX: dict[tuple[int, str], str] = {}
+_REGION_BY_PREFIX: dict[tuple[int | None, str], str] = {}
 
 
 def is_usa(country: str) -> bool:
@@ -181,7 +181,7 @@ def mobile_clean(value, *, region: str | None = None) -> str | None:
     if _E164_SHAPE.match(text):
         if _e164_as_written(text):
             return text
-        candidates = [(text, None)]
+        candidates: list[tuple[str, str | None]] = [(text, None)]
     else:
         candidates = [(text, region or settings.SMS_DEFAULT_REGION)]
         digits = re.sub(r"[\s().-]", "", text)

@@ -174,7 +174,12 @@ def _voltmx_conditions(given, problems: list[str], unknown: list[str]) -> list[d
         if number is None or value is None:
             continue
         conditions.append(
-            {"number": number, "attribute": name.strip(), "operator": item["attributeOperator"].strip(), "value": value}
+            {
+                "number": number,
+                "attribute": str(name).strip(),
+                "operator": item["attributeOperator"].strip(),
+                "value": value,
+            }
         )
     if location:
         problems.insert(0, LOCATION_REFUSED)
@@ -328,7 +333,7 @@ def segment_create(*, given, actor: SegmentActor) -> Segment:
         raise SegmentError([NAME_TAKEN])
     try:
         with transaction.atomic():
-            segment = Segment.objects.create(
+            segment = Segment.objects.create(  # type: ignore[misc]  # _checked refused no name or type
                 name=read.name,
                 definition=definition,
                 condition_type=read.condition_type,
@@ -364,6 +369,7 @@ def segment_update(*, segment_id: int, given, actor: SegmentActor) -> Segment:
         ]
         condition_type = read.condition_type or segment.condition_type
         conditions = read.conditions if read.conditions is not None else current
+        definition: str | None
         if read.definition is not None:
             definition = read.definition
         elif condition_type == ConditionType.ADVANCED:
