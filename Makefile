@@ -41,11 +41,13 @@ test: $(STAMP) chromium
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-# Ruff, then the layers and the API boundary that pyproject.toml states ([tool.importlinter]).
+# Ruff, the layers and the API boundary that pyproject.toml states ([tool.importlinter]), then
+# mypy with the Django and DRF plugins over the four apps ([tool.mypy]).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) bench/run.py
