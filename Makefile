@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test lint bench install clean-var chromium
+.PHONY: run test test-fast lint bench install clean-var chromium
 
 # Outside DEBUG the gateway refuses to start without SECRET_KEY; unless one is given, every target
 # here uses this checkout's own, made once in var/secret_key (production sets its own).
@@ -36,6 +36,12 @@ run: $(RUN_STAMP)
 
 test: $(STAMP) chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The inner loop: every test but those marked slow (a browser, a worker, gunicorn or another
+# process, a loopback SMSC, long hypothesis runs; pyproject.toml's markers). `make test` and CI
+# run them all.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # The admin's browser tests drive Debian's Chromium (never a downloaded browser build).
 chromium:
