@@ -167,7 +167,7 @@ class SmppSession:
         try:
             while self.alive and sock is self.sock:
                 try:
-                    data = sock.recv(262144)  # type: ignore[union-attr]  # None ends the loop above
+                    data = sock.recv(262144)  # type: ignore[union-attr]  # the reader starts once sock is open
                 except TimeoutError:
                     self._idle(pending)
                     continue
