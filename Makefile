@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test lint bench install clean-var chromium
+.PHONY: run test test-fast lint bench install clean-var chromium
 
 # Outside DEBUG the gateway refuses to start without SECRET_KEY; unless one is given, every target
 # here uses this checkout's own, made once in var/secret_key (production sets its own).
@@ -37,15 +37,23 @@ run: $(RUN_STAMP)
 test: $(STAMP) chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The inner loop: every test but those marked slow (a browser, a worker, gunicorn or another
+# process, a loopback SMSC, long hypothesis runs; pyproject.toml's markers). `make test` and CI
+# run them all.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
 # The admin's browser tests drive Debian's Chromium (never a downloaded browser build).
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-# Ruff, then the layers and the API boundary that pyproject.toml states ([tool.importlinter]).
+# Ruff, the layers and the API boundary that pyproject.toml states ([tool.importlinter]), then
+# mypy with the Django and DRF plugins over the four apps ([tool.mypy]).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -29,7 +29,7 @@ from django.conf import settings
 E164_SHAPE = re.compile(r"^\+[1-9]\d{5,14}$")
 # First digits of a national number -> the region that numbers starting so belong to (a cache that
 # spares phonenumbers trying every region of a shared country code such as +1).
-_REGION_BY_PREFIX: dict[tuple[int, str], str] = {}
+_REGION_BY_PREFIX: dict[tuple[int | None, str], str] = {}
 
 
 def phone_e164(text: str, *, region: str | None = None, reported: bool = False) -> str | None:
@@ -57,7 +57,7 @@ def phone_parsed(text: str, *, region: str | None = None) -> phonenumbers.PhoneN
     if region is None or E164_SHAPE.match(text):
         if not text.startswith("+"):
             return None
-        candidates = [(text, None)]
+        candidates: list[tuple[str, str | None]] = [(text, None)]
     else:
         candidates = [(text, region)]
         digits = re.sub(r"[\s().-]", "", text)

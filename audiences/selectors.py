@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -58,7 +59,8 @@ def members_by_ids(*, ids: list[int], caller: str | None = None) -> dict[int, Me
 
 def members_by_mobiles(*, mobiles: list[str], caller: str | None = None) -> dict[str, Member]:
     """The members of these numbers that the caller may reach (see members_visible)."""
-    return {member.mobile: member for member in members_visible(caller=caller).filter(mobile__in=mobiles)}
+    visible = members_visible(caller=caller).filter(mobile__in=mobiles)
+    return {member.mobile: member for member in visible}  # type: ignore[misc]  # mobile__in: never None
 
 
 class MemberFacts(NamedTuple):
@@ -71,7 +73,7 @@ class MemberFacts(NamedTuple):
     voice_subscription: bool
 
 
-def member_facts(*, caller: str | None, ids: list[int] = (), mobiles: list[str] = ()) -> list[MemberFacts]:
+def member_facts(*, caller: str | None, ids: Sequence[int] = (), mobiles: Sequence[str] = ()) -> list[MemberFacts]:
     """The facts of the members with these ids or mobiles that the caller may read (see
     members_visible): one plain statement, since the send path asks this of every request and
     the ORM's query building costs more than the query."""

@@ -8,7 +8,7 @@ becomes empty."""
 import re
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import CharField, TextField, Value
+from django.db.models import CharField, Expression, TextField, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 
@@ -79,7 +79,7 @@ def rendered_sql(template: str):
     that a segment's rendered texts can be measured without loading its members: the literal
     text between tags as it is, each tag as its member field or custom attribute, or its default
     when that is empty."""
-    pieces = []
+    pieces: list[Expression] = []
     position = 0
     for match in ANY_TAG.finditer(template):
         if match.start() > position:

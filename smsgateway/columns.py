@@ -13,7 +13,7 @@ from django.db import models
 @cache
 def column_length(model: type[models.Model], field: str) -> int | None:
     """The field's max_length (None when it has none, as a TextField)."""
-    return model._meta.get_field(field).max_length
+    return getattr(model._meta.get_field(field), "max_length", None)
 
 
 def fit(model: type[models.Model], field: str, value: str) -> str:

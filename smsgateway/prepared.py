@@ -16,10 +16,17 @@ closed and the read run once more on a new one, as the check would have done. A 
 run twice: it gets Django's check first.
 """
 
+from typing import Any
+
 import psycopg
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
+from django.db import connection as _connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+
+# The default connection; typed Any for its health-check attributes, which Django has and its type
+# stubs do not list (health_check_enabled, health_check_done).
+connection: Any = _connection
 
 
 class _PreparingCursor(psycopg.Cursor):

@@ -5,6 +5,7 @@ SQLite, a broker that needs no server and the console SMS backend.
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -296,7 +297,7 @@ if SMS_RETENTION_DAYS > 0:
         "options": {"expires": 3600},
     }
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},

@@ -7,3 +7,6 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-never-used-in-production-0123456789")
 
 from smsgateway.settings import *  # noqa: E402, F403
+
+# A test's users need no costly hash: the suite makes hundreds of them.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -2,11 +2,14 @@
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audiences.models import Member
 from tests.helpers import post_json, post_xml
+
+pytestmark = pytest.mark.slow  # long hypothesis runs
 
 FIELDS = [
     "smsServiceRequest",

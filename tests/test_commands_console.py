@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, timedelta
 from io import StringIO
 
 import pytest
@@ -54,6 +54,15 @@ def test_resend_sms_takes_a_time_range_of_failure():
     old = failed_recipient(final_at=timezone.now() - timedelta(days=3))
     recent = failed_recipient()
     _run("resend_sms", "--since", "1d")
+    assert Recipient.objects.filter(resend_of=recent).exists()
+    assert not Recipient.objects.filter(resend_of=old).exists()
+
+
+def test_resend_sms_reads_a_time_without_a_zone_as_utc():
+    old = failed_recipient(final_at=timezone.now() - timedelta(days=3))
+    recent = failed_recipient()
+    since = (timezone.now() - timedelta(days=1)).astimezone(UTC).replace(tzinfo=None)
+    _run("resend_sms", "--since", since.isoformat(timespec="minutes"))
     assert Recipient.objects.filter(resend_of=recent).exists()
     assert not Recipient.objects.filter(resend_of=old).exists()
 

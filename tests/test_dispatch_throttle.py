@@ -69,6 +69,7 @@ def twilio():
     peer.stop()
 
 
+@pytest.mark.slow  # two worker processes
 def test_two_workers_together_keep_to_the_providers_rate(tmp_path, twilio):
     env = {
         **os.environ,

@@ -26,6 +26,8 @@ from messaging.models import Recipient
 from tests.factories import MemberFactory
 from tests.helpers import one_message, post_json
 
+pytestmark = pytest.mark.slow  # real Celery worker processes
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_START_SECONDS = 60
 SUBMIT_DEADLINE_SECONDS = 90

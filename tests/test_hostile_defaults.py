@@ -159,17 +159,20 @@ def _gateway_process(*args, **environment):
     )
 
 
+@pytest.mark.slow  # a manage.py process
 def test_the_process_refuses_to_start_without_a_secret_key_outside_debug():
     started = _gateway_process("check")
     assert started.returncode != 0
     assert "ImproperlyConfigured: SECRET_KEY is not set" in started.stderr
 
 
+@pytest.mark.slow  # a manage.py process
 def test_the_process_refuses_the_public_development_key_outside_debug(settings):
     started = _gateway_process("check", SECRET_KEY=settings.DEVELOPMENT_SECRET_KEY)
     assert "ImproperlyConfigured: SECRET_KEY is not set" in started.stderr
 
 
+@pytest.mark.slow  # a manage.py process
 def test_check_deploy_names_the_development_key_under_debug():
     checked = _gateway_process("check", "--deploy", DEBUG="true")
     assert "security.W009" in checked.stderr + checked.stdout

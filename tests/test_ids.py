@@ -41,6 +41,7 @@ def test_ids_of_one_generator_are_unique_and_increasing():
     assert len(set(drawn)) == len(drawn)
 
 
+@pytest.mark.slow  # two processes
 def test_ids_drawn_in_two_processes_with_different_nodes_never_clash():
     processes = [
         subprocess.Popen(

@@ -5,6 +5,7 @@ import os
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ParseError
@@ -13,6 +14,8 @@ from messaging.api.normaliser import normalise_send_request
 from messaging.api.parsers import parse_json_text, parse_xml_bytes
 from messaging.errors import ContractError
 from messaging.specs import MessageSpec
+
+pytestmark = pytest.mark.slow  # long hypothesis runs
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 # `make fuzz` runs these with many more examples.

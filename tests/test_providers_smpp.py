@@ -12,7 +12,7 @@ from messaging.services.providers import routing
 from tests.factories import MemberFactory, RecipientFactory
 from tests.peers.smsc import ESME_RINVDSTADR, LoopbackSmsc
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]  # slow: the loopback SMSC, on committed rows
 
 
 @pytest.fixture

@@ -131,6 +131,7 @@ def live_schema(live_server, django_db_blocker, transactional_db):
 schema = schemathesis.pytest.from_fixture("live_schema")
 
 
+@pytest.mark.slow  # a live server and schemathesis
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES_PER_OPERATION,

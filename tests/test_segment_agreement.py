@@ -10,7 +10,7 @@ from audiences.criteria import parse_criteria
 from audiences.models import AudienceAttribute, Member, Segment, SegmentCondition
 from audiences.segments import criteria_matches, criteria_q, segment_plan
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]  # slow: long hypothesis runs
 
 CITIES = ["", "ab", "abc", "b", "Ab", "a%b"]
 SCORES = [-1, 0, 1, 2.5, 10]

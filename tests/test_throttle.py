@@ -128,6 +128,7 @@ def test_without_redis_the_database_holds_the_clocks(settings, monkeypatch):
     assert throttle_store() == DATABASE
 
 
+@pytest.mark.slow  # two processes
 def test_two_processes_on_redis_share_the_rate():
     rate, count, provider = 100.0, 20, a_provider()
     started, finished = take_in_two_processes(store=REDIS, rate=rate, count=count, env={}, provider=provider)
@@ -136,6 +137,7 @@ def test_two_processes_on_redis_share_the_rate():
     assert redis.Redis.from_url(REDIS).exists(f"sms:throttle:{provider}")
 
 
+@pytest.mark.slow  # two processes
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_on_the_database_share_the_rate(tmp_path):
     if connection.vendor == "sqlite":

@@ -6,6 +6,7 @@ Every problem is gathered into one SegmentError."""
 import datetime
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
@@ -93,7 +94,7 @@ class Rule:
     column: str | None
     key: str | None
     nullable: bool
-    operand: object
+    operand: Any  # a str, a float or a date, by kind
 
 
 @dataclass(frozen=True)

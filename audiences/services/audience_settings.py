@@ -88,4 +88,5 @@ def audience_settings_update(*, given: dict, actor: str) -> AudienceSettings:
 def reconciliation_field() -> str | None:
     """The member field every new member must carry ("email" or "mobileNumber"), if any."""
     key = AudienceSettings.objects.filter(pk=1).values_list("reconciliation_key", flat=True).first()
-    return {ReconciliationKey.EMAIL: "email", ReconciliationKey.MOBILE: "mobileNumber"}.get(key or "")
+    fields: dict[str, str] = {ReconciliationKey.EMAIL: "email", ReconciliationKey.MOBILE: "mobileNumber"}
+    return fields.get(key or "")

@@ -146,7 +146,12 @@ def _voltmx_conditions(given, problems: list[str], unknown: list[str]) -> list[d
         if number is None or value is None:
             continue
         conditions.append(
-            {"number": number, "attribute": name.strip(), "operator": item["attributeOperator"].strip(), "value": value}
+            {
+                "number": number,
+                "attribute": str(name).strip(),
+                "operator": str(item["attributeOperator"]).strip(),
+                "value": value,
+            }
         )
     if location:
         problems.insert(0, LOCATION_REFUSED)

@@ -88,7 +88,7 @@ def segment_create(*, given, actor: SegmentActor) -> Segment:
         raise SegmentError([NAME_TAKEN])
     try:
         with transaction.atomic():
-            segment = Segment.objects.create(
+            segment = Segment.objects.create(  # type: ignore[misc]  # _checked refused no name or type
                 name=read.name,
                 definition=definition,
                 condition_type=read.condition_type,
@@ -124,6 +124,7 @@ def segment_update(*, segment_id: int, given, actor: SegmentActor) -> Segment:
         ]
         condition_type = read.condition_type or segment.condition_type
         conditions = read.conditions if read.conditions is not None else current
+        definition: str | None
         if read.definition is not None:
             definition = read.definition
         elif condition_type == ConditionType.ADVANCED:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 class ProviderError(Exception):
     permanent = False
+    outcome_unknown = False  # the request left: the provider may have taken it
 
     def __init__(self, message: str = "", *, code: str = ""):
         super().__init__(message or code)

@@ -75,7 +75,7 @@ class TwilioBackend(HttpApiBackend):
                     **({"status_callback": callback} if callback else {}),
                 )
                 return SendOutcome(key=sms.key, provider_message_id=call.sid)
-            extra = {}
+            extra: dict[str, object] = {}
             validity = self._validity(sms.expires_at)
             if validity is not None:
                 extra["validity_period"] = validity

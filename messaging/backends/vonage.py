@@ -68,7 +68,7 @@ class VonageBackend(HttpApiBackend):
         # would sign the unset fields of a message too, which the SMS API does not receive).
         self.signature_secret = signature_secret
         auth = Auth(api_key=api_key, api_secret=api_secret)
-        client_options = {"timeout": int(timeout), "max_retries": 0}
+        client_options: dict[str, object] = {"timeout": int(timeout), "max_retries": 0}
         plain_host = None
         if host_url:
             parts = urlsplit(host_url if "//" in host_url else f"https://{host_url}")
@@ -110,7 +110,7 @@ class VonageBackend(HttpApiBackend):
             response = self.client.sms.send(SmsMessage(**fields))
         except PartialFailureError as error:
             # A long text split by Vonage where some part failed: report the first failure.
-            failed = next((m for m in error.response.get("messages", []) if m.get("status") != "0"), {})
+            failed: dict = next((m for m in error.response.get("messages", []) if m.get("status") != "0"), {})
             return SendOutcome(
                 key=sms.key,
                 error=classify_vonage_status(str(failed.get("status", "5")), str(failed.get("error-text", ""))),

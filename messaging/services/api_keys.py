@@ -68,7 +68,8 @@ def api_key_limits_clean(**limits) -> dict:
         "allowed_countries": countries_clean,
         "allowed_number_types": number_types_clean,
     }
-    clean, problems = {}, []
+    clean: dict[str, object] = {}
+    problems: list[str] = []
     for name, value in limits.items():
         try:
             if name == "daily_quota_parts":

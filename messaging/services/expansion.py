@@ -9,6 +9,7 @@ the member row, so no chunk holds more than ids in memory.
 """
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -211,7 +212,7 @@ def _insert_recipients(message: SmsMessage, members) -> int:
         ON CONFLICT (message_id, phone) WHERE resend_of_id IS NULL DO NOTHING
     """
     moment = connection.ops.adapt_datetimefield_value
-    head = [
+    head: list[Any] = [
         message.pk,
         message.channel,
         message.priority,

@@ -7,7 +7,7 @@ resend of a chain's older link). The periodic dispatch takes new rows up within 
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
@@ -30,7 +30,7 @@ class ResendReport:
     opted_out: int = 0
     not_failed: int = 0
     already_resent: int = 0
-    new_ids: list[int] | None = None
+    new_ids: list[int] = field(default_factory=list)
 
     @property
     def skipped(self) -> int:
@@ -82,7 +82,7 @@ def recipients_resend(
     """Queue a new attempt for each failed recipient among `recipient_ids`; returns the counts."""
     now = now or timezone.now()
     ids = sorted(set(recipient_ids))
-    report = ResendReport(new_ids=[])
+    report = ResendReport()
     detail = f"resend of recipient {{}}{f' by {by}' if by else ''}"
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]

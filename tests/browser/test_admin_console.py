@@ -8,7 +8,7 @@ from messaging.models import Recipient
 from ops.models import TrafficMinute
 from tests.console_support import PASSWORD, failed_recipient, staff_in
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]  # slow: a real Chromium
 
 SCREENSHOT = settings.BASE_DIR / "var" / "screenshots" / "dashboard.png"
 

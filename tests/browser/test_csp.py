@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 
 from tests.factories import MemberFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]  # slow: a real Chromium
 
 PASSWORD = "right-horse-battery"
 RECORD_VIOLATIONS = """

@@ -83,7 +83,7 @@ def delivery_due(delivery: Delivery, batch: Batch, *, now: float, hold: float) -
         or delivery.generation < batch.generation
         or (
             not batch.open and now - max(delivery.arrived_at, batch.closed_at) >= hold
-            if delivery.id_forms & batch.ids
+            if delivery.id_forms & batch.ids  # type: ignore[operator]  # a receipt has its id forms
             else not batch.open or now - delivery.arrived_at >= hold
         )
     )
@@ -214,7 +214,8 @@ class Deliveries:
         """The deliveries that may go to their sinks now, in the order they came (up to
         DUE_AT_ONCE); call holding _ready."""
         now, hold = time.monotonic(), self.backend.config.receipt_hold_seconds
-        due, kept = [], deque()
+        due: list[Delivery] = []
+        kept: deque[Delivery] = deque()
         while self._waiting and len(due) < DUE_AT_ONCE:
             delivery = self._waiting.popleft()
             (due if delivery_due(delivery, self.batch, now=now, hold=hold) else kept).append(delivery)

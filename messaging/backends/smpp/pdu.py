@@ -99,7 +99,9 @@ def sms_parts(*, text: str, encoding: str = "gsm7", reference: int = 0) -> SmsPa
     if (len(whole) if data_coding == DATA_CODING_GSM7 else len(whole) // 2) <= single:
         return SmsParts(data_coding=data_coding, esm_class=0, payloads=[whole])
     weight = (lambda unit: len(unit)) if data_coding == DATA_CODING_GSM7 else (lambda unit: len(unit) // 2)
-    chunks, current, filled = [], [], 0
+    chunks: list[bytes] = []
+    current: list[bytes] = []
+    filled = 0
     for unit in units:
         if filled + weight(unit) > size:
             chunks.append(b"".join(current))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from smpplib import consts
 
-from ..base import OutboundSms, PermanentProviderError, SendOutcome, TransientProviderError
+from ..base import OutboundSms, PermanentProviderError, ProviderError, SendOutcome, TransientProviderError
 from .pdu import (
     address_ton_npi,
     smpp_message_id_normal,
@@ -90,11 +90,11 @@ class Sender:
         }
         return [{**common, "short_message": payload} for payload in layout.payloads]
 
-    def _write(self, queue: deque, parts: list[Part]) -> dict[int, Exception]:
+    def _write(self, queue: deque, parts: list[Part]) -> dict[int, ProviderError]:
         """Write every queued part; returns the messages some part of which was never written,
         with the error that says why (a known outcome: nothing reached the SMSC for them)."""
         config = self.backend.config
-        unsent: dict[int, Exception] = {}
+        unsent: dict[int, ProviderError] = {}
         give_up_at = time.monotonic() + config.reconnect_wait
         while queue:
             session, room = self._session_with_room(give_up_at)
@@ -191,7 +191,8 @@ def message_outcome(key: int, parts: list[Part]) -> SendOutcome | None:
     """A message's outcome from its parts: refused for good if any part was; unknown (None) if
     any part's answer never came; worth retrying if any part was refused for now; else sent,
     with the first part's id (receipts of the other parts name ids the service will not know)."""
-    errors = [submit_status_error(part.status) for part in parts if part.status not in (None, UNKNOWN)]
+    answers = [part.status for part in parts if part.status not in (None, UNKNOWN)]
+    errors = [submit_status_error(status) for status in answers]  # type: ignore[arg-type]  # ints: the SMSC's status
     permanent = next((error for error in errors if error is not None and error.permanent), None)
     if permanent is not None:
         return SendOutcome(key=key, error=permanent)

@@ -167,7 +167,7 @@ class SmppSession:
         try:
             while self.alive and sock is self.sock:
                 try:
-                    data = sock.recv(262144)
+                    data = sock.recv(262144)  # type: ignore[union-attr]  # the reader starts once sock is open
                 except TimeoutError:
                     self._idle(pending)
                     continue
@@ -177,7 +177,7 @@ class SmppSession:
                     break
                 self.last_read = time.monotonic()
                 buffer += data
-                answered = []
+                answered: list = []
                 while len(buffer) >= HEADER.size:
                     length = int.from_bytes(buffer[:4], "big")
                     if len(buffer) < length:

@@ -1,6 +1,6 @@
 """What the operator's commands share: parsing times and a progress bar on stderr."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -23,7 +23,7 @@ def moment(text: str | None) -> datetime | None:
         parsed = None
     if parsed is None:
         raise CommandError(f"Not a time: {text!r} (give ISO 8601, e.g. 2026-01-31T08:00, or an age: 30m, 6h, 2d)")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.UTC)
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
 
 
 def progress(total: int, unit: str, stream):

@@ -63,7 +63,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{prefix}{total.summary()} of {len(ids)} selected.")
 
     def _preview(self, ids: list[int]) -> None:
-        by_kind = Counter()
+        by_kind: Counter[tuple[int, str, str]] = Counter()
         for chunk in chunks(ids, 10000):
             for row in Recipient.objects.filter(id__in=chunk).values("message__request_id", "state", "provider"):
                 by_kind[(row["message__request_id"], row["state"], row["provider"] or "-")] += 1
