@@ -40,6 +40,18 @@ class SmsMessageInline(admin.TabularInline):
         return False
 
 
+def id_search(queryset, search_term: str, matching):
+    """The console's search by id: nothing typed is everything, digits are the rows `matching`
+    (a Q of the number) picks, anything else is nothing (a search is never a table scan)."""
+    term = search_term.strip()
+    if not term:
+        return queryset, False
+    number = id_from_text(term)
+    if number is None:
+        return queryset.none(), False
+    return queryset.filter(matching(number)), False
+
+
 @admin.register(SmsRequest)
 class SmsRequestAdmin(RequestActions, ConsoleAdmin):
     list_display = ("id", "client", "format", "created_at")
@@ -50,13 +62,7 @@ class SmsRequestAdmin(RequestActions, ConsoleAdmin):
     readonly_fields = ("id", "client", "format", "api_key", "user", "idempotency_key", "created_at", "recipients_link")
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        number = id_from_text(term)
-        if number is None:
-            return queryset.none(), False
-        return queryset.filter(id=number), False
+        return id_search(queryset, search_term, lambda number: Q(id=number))
 
     @admin.display(description="Recipients")
     def recipients_link(self, sms_request):
@@ -95,13 +101,7 @@ class SmsMessageAdmin(ConsoleAdmin):
     )
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        number = id_from_text(term)
-        if number is None:
-            return queryset.none(), False
-        return queryset.filter(Q(request_id=number) | Q(id=number)), False
+        return id_search(queryset, search_term, lambda number: Q(request_id=number) | Q(id=number))
 
     @admin.display(description="Expansion")
     def progress(self, message):
