@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from messaging.backends import OutboundSms
 from messaging.models import Recipient, RecipientState
-from messaging.personalise import member_values, render
+from messaging.personalise import member_of, member_text, recipient_text
 from messaging.text import text_layout
 
 from . import quotas
@@ -77,8 +77,7 @@ def recipients_render(recipients: list[Recipient]) -> None:
     for recipient in recipients:
         message = recipient.message
         if message.personalised and not recipient.content:
-            values = member_values(recipient.member) if recipient.member else {"mobile": recipient.phone}
-            recipient.content = render(message.content, values)
+            recipient.content = member_text(message.content, member=member_of(recipient), phone=recipient.phone)
             if recipient.content and not quotas.rendered_too_long(recipient.content):
                 rendered.append(recipient)  # one too long is rejected, not stored
     if not rendered:
@@ -112,10 +111,7 @@ def recipients_render(recipients: list[Recipient]) -> None:
 
 def outbound_for(recipient: Recipient, *, sender: str = "") -> OutboundSms:
     message = recipient.message
-    text = recipient.content or message.content
-    if message.personalised and not recipient.content:
-        values = member_values(recipient.member) if recipient.member else {"mobile": recipient.phone}
-        text = render(message.content, values)
+    text = recipient_text(recipient)
     return OutboundSms(
         key=recipient.pk,
         phone=recipient.phone,
