@@ -77,8 +77,8 @@ STEPS = [
     ("  recipient rows built", "messaging.services.requests", "_listed_recipients"),
     ("  recipient rows built", "messaging.services.requests", "_listed_rows"),  # the one-statement path's
     ("  store statement built (request, messages, recipients)", "messaging.services.requests", "_insert_statement"),
-    ("  quota booked (shard upsert answer checked)", "messaging.services.quotas", "quota_book"),
-    ("  quota: day locked and counted exactly", "messaging.services.quotas", "quota_lock"),
+    ("  quota booked (shard upsert answer checked)", "messaging.services.quota_usage", "quota_book"),
+    ("  quota: day locked and counted exactly", "messaging.services.quota_usage", "quota_lock"),
     ("  quota and countries", "messaging.services.quotas", "quota_check"),
     ("  quota and countries", "messaging.services.requests", "quota_check"),  # where imported by name
     ("  wake-up publish", "messaging.services.wakeups", "request_accepted"),

@@ -23,7 +23,7 @@ from messaging.models import Recipient, RecipientState
 from messaging.personalise import member_of, member_text, recipient_text
 from messaging.text import text_layout
 
-from . import quotas
+from . import quota_parts, quota_usage, quotas
 from .states import recipients_transition
 
 
@@ -99,11 +99,11 @@ def recipients_render(recipients: list[Recipient]) -> None:
                 [(recipient.content, recipient.pk) for recipient in rendered],
             )
         # A text that takes more parts than its template grows the key's count of the day.
-        quotas.usage_grow(
+        quota_usage.usage_grow(
             (
                 recipient.message.request.api_key_id,
                 recipient.message.request.created_at,
-                quotas.stored_text_parts(recipient.content) - recipient.message.parts,
+                quota_parts.stored_text_parts(recipient.content) - recipient.message.parts,
             )
             for recipient in rendered
         )

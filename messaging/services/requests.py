@@ -26,7 +26,7 @@ from messaging.specs import MessageSpec
 from messaging.text import text_layout
 from smsgateway.prepared import prepared_cursor
 
-from . import quotas, store_statement, wakeups
+from . import quota_parts, quota_usage, quotas, store_statement, wakeups
 from .expansion import message_audience
 
 
@@ -85,7 +85,7 @@ def sms_request_submit(
                 locked=locked,
             )
             return SubmitResult(request_id=request if isinstance(request, int) else request.id)
-        except quotas.QuotaNeedsLock:
+        except quota_usage.QuotaNeedsLock:
             locked = True  # stored again, counted exactly with the key's day locked
         except IntegrityError:
             # Either the same Idempotency-Key raced us, or (rarely) two nodes drew one id.
@@ -145,7 +145,9 @@ def _store(
     sizes = quotas.audience_sizes(audiences) if audiences else {}
     for spec in specs:
         if spec.personalised and spec.position in audiences:
-            parts_by_message[spec.position] = quotas.audience_rendered_parts(audiences[spec.position], spec.content)
+            parts_by_message[spec.position] = quota_parts.audience_rendered_parts(
+                audiences[spec.position], spec.content
+            )
     needed = quotas.request_parts(
         specs=specs, phones_by_message=phones_by_message, parts_by_message=parts_by_message, counted=sizes
     )
@@ -163,7 +165,7 @@ def _store(
     # What the request adds to the day's exact count: each stored text as that count reads it, and
     # a counted audience at its template's parts until its texts are rendered.
     booked = sum(
-        quotas.stored_text_parts(row.content, empty=row.message.parts)
+        quota_parts.stored_text_parts(row.content, empty=row.message.parts)
         for row in recipients
         if row.state == RecipientState.INITIAL
     )
@@ -174,12 +176,12 @@ def _store(
             waiting = message.parts * message.expected_total
             booked += max(waiting, parts_by_message.get(message.position, waiting))
     Recipient.objects.bulk_create(recipients, batch_size=2000)
-    quotas.quota_book(
+    quota_usage.quota_book(
         api_key=api_key,
         needed=needed,
         booked=booked,
         now=now,
-        shard=quotas.usage_shard(api_key.daily_quota_parts) if api_key else 0,
+        shard=quota_usage.usage_shard(api_key.daily_quota_parts) if api_key else 0,
         locked_used=locked_used,
     )
 
@@ -235,7 +237,7 @@ def _listed_stored(
             if any(quotas.rendered_too_long(row[2]) for row in sendable):
                 too_long.append(spec.position)
             parts_by_message[spec.position] = sum(text_layout(row[2] or spec.content).parts for row in sendable)
-            booked += sum(quotas.stored_text_parts(row[2], empty=layout.parts) for row in sendable)
+            booked += sum(quota_parts.stored_text_parts(row[2], empty=layout.parts) for row in sendable)
         else:
             parts_by_message[spec.position] = layout.parts * len(sendable)
             booked += layout.parts * len(sendable)
@@ -252,14 +254,14 @@ def _listed_stored(
         parts_by_message=parts_by_message,
         book_later=True,
     )
-    shard = quotas.usage_shard(api_key.daily_quota_parts) if api_key else 0
+    shard = quota_usage.usage_shard(api_key.daily_quota_parts) if api_key else 0
     fit = None
     if api_key is not None and locked_used is None:
-        fit = quotas.usage_fit(api_key=api_key, needed=needed, booked=booked, now=now, shard=shard)
+        fit = quota_usage.usage_fit(api_key=api_key, needed=needed, booked=booked, now=now, shard=shard)
     if fit is not None:
         booking, usage_params = "fit", list(fit)
     elif api_key is not None:
-        booking, usage_params = "upsert", [api_key.pk, quotas.day_start(now).date(), shard, booked]
+        booking, usage_params = "upsert", [api_key.pk, quota_parts.day_start(now).date(), shard, booked]
     else:
         booking, usage_params = "", []
     sql, params = store_statement.insert_statement(
@@ -270,9 +272,9 @@ def _listed_stored(
         usage = cursor.fetchone() if api_key is not None else None
     if fit is not None:
         if usage is None:  # nothing was written: the shard is not verified or the request does not fit
-            raise quotas.QuotaNeedsLock
+            raise quota_usage.QuotaNeedsLock
     elif usage is not None:
-        quotas.quota_book(
+        quota_usage.quota_book(
             api_key=api_key,
             needed=needed,
             booked=booked,
@@ -290,7 +292,7 @@ def _request_start(*, locked: bool, **request_fields) -> tuple:
     """What both store paths do first: the time, the key's day locked when asked (a request that
     did not fit its booking), an expired Idempotency-Key released, and the request's field values."""
     now = timezone.now()
-    locked_used = quotas.quota_lock(api_key=request_fields["api_key"], now=now) if locked else None
+    locked_used = quota_usage.quota_lock(api_key=request_fields["api_key"], now=now) if locked else None
     _idempotency_key_release(
         client=request_fields["client"], idempotency_key=request_fields["idempotency_key"], now=now
     )
