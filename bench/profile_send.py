@@ -72,13 +72,13 @@ STEPS = [
     ("idempotency replay check", "messaging.api.views", "sms_request_find_replay"),
     ("normalise", "messaging.api.views", "normalise_send_request"),
     ("submit (transaction, commit, on_commit)", "messaging.api.views", "sms_request_submit"),
-    ("  member lookup", "messaging.services.requests", "members_by_ids"),
-    ("  member lookup by mobile", "messaging.services.requests", "members_by_mobiles"),
-    ("  recipient rows built", "messaging.services.requests", "_listed_recipients"),
-    ("  recipient rows built", "messaging.services.requests", "_listed_rows"),  # the one-statement path's
+    ("  member lookup", "messaging.services.request_rows", "members_by_ids"),
+    ("  member lookup by mobile", "messaging.services.request_rows", "members_by_mobiles"),
+    ("  recipient rows built", "messaging.services.request_orm", "_listed_recipients"),
+    ("  recipient rows built", "messaging.services.requests", "listed_rows"),  # the one-statement path's
     ("  store statement built (request, messages, recipients)", "messaging.services.requests", "_insert_statement"),
-    ("  quota booked (shard upsert answer checked)", "messaging.services.quotas", "quota_book"),
-    ("  quota: day locked and counted exactly", "messaging.services.quotas", "quota_lock"),
+    ("  quota booked (shard upsert answer checked)", "messaging.services.quota_usage", "quota_book"),
+    ("  quota: day locked and counted exactly", "messaging.services.quota_usage", "quota_lock"),
     ("  quota and countries", "messaging.services.quotas", "quota_check"),
     ("  quota and countries", "messaging.services.requests", "quota_check"),  # where imported by name
     ("  wake-up publish", "messaging.services.wakeups", "request_accepted"),

@@ -7,7 +7,7 @@ from celery import shared_task
 from celery.signals import worker_process_init
 from django.db import connection
 
-from messaging.services import dispatch, expansion, quotas, retention, sweep, wakeups
+from messaging.services import dispatch, expansion, quota_usage, retention, sweep, wakeups
 from messaging.services.providers import routing
 
 logger = logging.getLogger(__name__)
@@ -45,9 +45,9 @@ def dispatch_due():
 
 @shared_task(name="messaging.expand_message", ignore_result=True, acks_late=True)
 def expand_message(message_id: int):
-    before = quotas.message_counted_parts(message_id)
+    before = quota_usage.message_counted_parts(message_id)
     done = expansion.message_expand_chunk(message_id=message_id)
-    quotas.message_expansion_grown(message_id, before)
+    quota_usage.message_expansion_grown(message_id, before)
     wakeups.dispatch_wake(force=True)
     if not done:
         expand_message.apply_async(args=[message_id])

@@ -277,12 +277,12 @@ def test_a_stored_text_is_read_in_python_as_the_days_count_reads_it():
 @pytest.fixture
 def four_shards(limited, settings, monkeypatch):
     """A quota of 4 parts on 4 shards of 1 part each; requests book on the shard `shard[0]`."""
-    from messaging.services import quotas
+    from messaging.services import quota_usage
 
     settings.API_KEY_USAGE_SHARDS = 4
-    monkeypatch.setattr(quotas, "SHARD_MIN_PARTS", 1)
+    monkeypatch.setattr(quota_usage, "SHARD_MIN_PARTS", 1)
     shard = [0]
-    monkeypatch.setattr(quotas, "usage_shard", lambda quota: shard[0])
+    monkeypatch.setattr(quota_usage, "usage_shard", lambda quota: shard[0])
     api_key, raw_key = limited
     api_key.daily_quota_parts = 4
     api_key.save()

@@ -10,6 +10,7 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from messaging.models import ApiKeyDailyUsage, Recipient, SmsMessage, SmsRequest
+from messaging.services import request_orm
 from messaging.services import requests as requests_service
 from messaging.services.api_keys import api_key_create
 from messaging.services.quotas import QuotaNeedsLock, api_key_parts_used_today
@@ -69,7 +70,7 @@ def test_the_one_statement_writes_what_the_orm_writes(db, personalised):
     active = MemberFactory(mobile="+14155550102", first_name="Ann")
     gone = MemberFactory(mobile="+14155550103", active=False)
     written = []
-    for store in (requests_service._store, requests_service._store_listed):
+    for store in (request_orm.store_by_orm, requests_service._store_listed):
         request_specs = specs([active.pk, gone.pk], personalised)
         arguments = dict(
             specs=request_specs,

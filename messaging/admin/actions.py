@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from messaging.models import Recipient, RecipientState
 from messaging.services.cancel import sms_request_cancel
 from messaging.services.operations import recipients_cancel
-from messaging.services.resend import recipients_failed, recipients_resend
+from messaging.services.resend import ResendReport, recipients_failed, recipients_resend
 
 
 class RequestActions:
@@ -22,20 +22,13 @@ class RequestActions:
 
     @admin.action(description="Resend the rejected, undelivered and expired recipients", permissions=["resend"])
     def resend_failed(self, request, queryset):
-        total = None
-        for sms_request in queryset[:100]:
-            report = recipients_resend(
-                recipient_ids=recipients_failed(request_id=sms_request.pk), by=request.user.get_username()
-            )
-            if total is None:
-                total = report
-            else:
-                total.resent += report.resent
-                total.opted_out += report.opted_out
-                total.not_failed += report.not_failed
-                total.already_resent += report.already_resent
-        if total is not None:
-            self.message_user(request, f"Resend: {total.summary()}.", messages.SUCCESS)
+        by = request.user.get_username()
+        reports = [
+            recipients_resend(recipient_ids=recipients_failed(request_id=sms_request.pk), by=by)
+            for sms_request in queryset[:100]
+        ]
+        if reports:
+            self.message_user(request, f"Resend: {ResendReport.total_of(reports).summary()}.", messages.SUCCESS)
 
     @admin.action(description="Cancel what is not yet submitted", permissions=["cancel"])
     def cancel_waiting(self, request, queryset):

@@ -12,7 +12,7 @@ from messaging.admin.actions import RecipientActions
 from messaging.admin.console import ConsoleAdmin, CreatedWithinFilter, ProviderFilter
 from messaging.ids import id_from_text
 from messaging.models import Recipient, RecipientEvent, SmsMessage
-from messaging.personalise import member_of, member_values, render
+from messaging.personalise import recipient_text
 from messaging.services.receipts import provider_ref_of
 from messaging.text import text_layout
 
@@ -124,14 +124,7 @@ class RecipientAdmin(RecipientActions, ConsoleAdmin):
         return format_html('<a href="{}">{}</a>', url, recipient.message.request_id)
 
     def _text(self, recipient) -> str:
-        message = recipient.message
-        if recipient.content:
-            return recipient.content
-        if message.personalised:
-            member = member_of(recipient)
-            values = member_values(member) if member else {"mobile": recipient.phone}
-            return render(message.content, values)
-        return message.content
+        return recipient_text(recipient)
 
     @admin.display(description="Content")
     def content_as_sent(self, recipient):

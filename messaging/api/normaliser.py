@@ -210,21 +210,7 @@ def normalise_send_request(
     if not isinstance(tree, dict) or not isinstance(tree.get("smsServiceRequest"), dict):
         raise ContractError(PARSE_FAILED)
     flat = flatten_messages(tree["smsServiceRequest"])
-    if not flat:
-        raise invalid_format([Problem("message is required", 1)])
-    if len(flat) > settings.SMS_MAX_MESSAGES:
-        raise invalid_format([Problem(f"more than {settings.SMS_MAX_MESSAGES} messages")])
-
-    # Sizes first: a request past the recipient limit is refused before any number or criteria
-    # is parsed. Each term of a criteria counts as a recipient entry.
-    entries = [_entries(message) for message, _ in flat]
-    listed = sum(len(recipient_entries) for recipient_entries, _ in entries)
-    if listed > settings.SMS_MAX_RECIPIENTS:
-        raise invalid_format([Problem(f"more than {settings.SMS_MAX_RECIPIENTS} recipients")])
-    terms = sum(_criteria_terms(entry) for _, segment_entries in entries for entry in segment_entries)
-    if listed + terms > settings.SMS_MAX_RECIPIENTS:
-        raise invalid_format([Problem(f"more than {settings.SMS_MAX_RECIPIENTS} recipients and segment terms")])
-
+    entries = _sizes_check(flat)
     problems: list[Problem] = _request_unknown_keys(tree)
     specs: list[MessageSpec] = []
     parsed_criteria: list[tuple[int, str, object]] = []
@@ -258,27 +244,52 @@ def normalise_send_request(
         specs.append(spec)
 
     if parsed_criteria:
-        wanted = set().union(*(criteria_segment_ids(t) for _, _, t in parsed_criteria))
-        known = existing_segment_ids(wanted)
-        sizes = segment_sizes(known) if segment_sizes is not None and known else None
-        conditions = 0
-        for position, _, tree_ in parsed_criteria:
-            named = criteria_segment_ids(tree_)
-            text = None
-            if not named <= known or (sizes is not None and not named <= set(sizes)):
-                text = "invalid segment criteria"
-            elif sizes is not None:
-                size = criteria_size(tree_, sizes)
-                text = criteria_size_problem(size, conditions_before=conditions)
-                conditions += size.conditions
-            if text is not None:
-                problem = Problem(text, position)
-                if not any(p.position == position and p.text == problem.text for p in problems):
-                    problems.append(problem)
+        _criteria_problems(parsed_criteria, problems, existing_segment_ids, segment_sizes)
     if problems:
         problems.sort(key=lambda p: p.position or 0)
         raise invalid_format(problems)
     return specs
+
+
+def _sizes_check(flat) -> list[tuple[list, list]]:
+    """Sizes first: a request past the message or recipient limit is refused before any number or
+    criteria is parsed. Each term of a criteria counts as a recipient entry. Returns each message's
+    recipient and segment entries."""
+    if not flat:
+        raise invalid_format([Problem("message is required", 1)])
+    if len(flat) > settings.SMS_MAX_MESSAGES:
+        raise invalid_format([Problem(f"more than {settings.SMS_MAX_MESSAGES} messages")])
+    entries = [_entries(message) for message, _ in flat]
+    listed = sum(len(recipient_entries) for recipient_entries, _ in entries)
+    if listed > settings.SMS_MAX_RECIPIENTS:
+        raise invalid_format([Problem(f"more than {settings.SMS_MAX_RECIPIENTS} recipients")])
+    terms = sum(_criteria_terms(entry) for _, segment_entries in entries for entry in segment_entries)
+    if listed + terms > settings.SMS_MAX_RECIPIENTS:
+        raise invalid_format([Problem(f"more than {settings.SMS_MAX_RECIPIENTS} recipients and segment terms")])
+    return entries
+
+
+def _criteria_problems(parsed_criteria, problems: list[Problem], existing_segment_ids, segment_sizes) -> None:
+    """Add to `problems` each criteria naming a segment that does not exist (or cannot be
+    evaluated, when `segment_sizes` is given), or past the bounds of audiences.complexity, once
+    per message."""
+    wanted = set().union(*(criteria_segment_ids(t) for _, _, t in parsed_criteria))
+    known = existing_segment_ids(wanted)
+    sizes = segment_sizes(known) if segment_sizes is not None and known else None
+    conditions = 0
+    for position, _, tree_ in parsed_criteria:
+        named = criteria_segment_ids(tree_)
+        text = None
+        if not named <= known or (sizes is not None and not named <= set(sizes)):
+            text = "invalid segment criteria"
+        elif sizes is not None:
+            size = criteria_size(tree_, sizes)
+            text = criteria_size_problem(size, conditions_before=conditions)
+            conditions += size.conditions
+        if text is not None:
+            problem = Problem(text, position)
+            if not any(p.position == position and p.text == problem.text for p in problems):
+                problems.append(problem)
 
 
 def _entries(message):

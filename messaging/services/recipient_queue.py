@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from messaging.backends import OutboundSms
 from messaging.models import Recipient, RecipientState
-from messaging.personalise import member_text, member_values, render
+from messaging.personalise import member_of, member_text, recipient_text
 from messaging.text import text_layout
 
-from . import quotas
+from . import quota_parts, quota_usage, quotas
 from .states import recipients_transition
 
 
@@ -77,7 +77,7 @@ def recipients_render(recipients: list[Recipient]) -> None:
     for recipient in recipients:
         message = recipient.message
         if message.personalised and not recipient.content:
-            recipient.content = member_text(message.content, member=recipient.member, phone=recipient.phone)
+            recipient.content = member_text(message.content, member=member_of(recipient), phone=recipient.phone)
             if recipient.content and not quotas.rendered_too_long(recipient.content):
                 rendered.append(recipient)  # one too long is rejected, not stored
     if not rendered:
@@ -99,11 +99,11 @@ def recipients_render(recipients: list[Recipient]) -> None:
                 [(recipient.content, recipient.pk) for recipient in rendered],
             )
         # A text that takes more parts than its template grows the key's count of the day.
-        quotas.usage_grow(
+        quota_usage.usage_grow(
             (
                 recipient.message.request.api_key_id,
                 recipient.message.request.created_at,
-                quotas.stored_text_parts(recipient.content) - recipient.message.parts,
+                quota_parts.stored_text_parts(recipient.content) - recipient.message.parts,
             )
             for recipient in rendered
         )
@@ -111,10 +111,7 @@ def recipients_render(recipients: list[Recipient]) -> None:
 
 def outbound_for(recipient: Recipient, *, sender: str = "") -> OutboundSms:
     message = recipient.message
-    text = recipient.content or message.content
-    if message.personalised and not recipient.content:
-        values = member_values(recipient.member) if recipient.member else {"mobile": recipient.phone}
-        text = render(message.content, values)
+    text = recipient_text(recipient)
     return OutboundSms(
         key=recipient.pk,
         phone=recipient.phone,

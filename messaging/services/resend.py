@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from audiences.selectors import member_reachable
 from messaging.models import Recipient, RecipientEvent, RecipientState
-from messaging.services.quotas import recipients_added
+from messaging.services.quota_usage import recipients_added
 
 RESENDABLE_STATES = (RecipientState.REJECTED, RecipientState.UNDELIVERED, RecipientState.EXPIRED)
 CHUNK = 2000

@@ -4,10 +4,10 @@ key's parts of the day, in one round trip and with no model instance per row.
 
 The key's booking takes one of three forms:
 - "fit": first, the parts added to one shard of the key's day only when they fit its budget
-  (quotas.usage_fit_sql), and the rows written only when they did, so that the statement writes
+  (quota_usage.usage_fit_sql), and the rows written only when they did, so that the statement writes
   everything or nothing by itself and needs no transaction of its own; it returns a row only then;
 - "upsert": last, the parts added to the shard whatever they come to, returning (parts, verified,
-  quota) for quotas.quota_book to check (a key without a quota, a request counted with the day
+  quota) for quota_usage.quota_book to check (a key without a quota, a request counted with the day
   locked);
 - "": no key (a gateway user), nothing booked.
 
@@ -24,7 +24,7 @@ from django.db.models import Model
 
 from messaging.models import Recipient, RecipientState, SmsMessage, SmsRequest
 
-from . import quotas
+from . import quota_usage
 
 # Field types whose Python value psycopg adapts as it is (the value is already of the column's
 # type here): no get_db_prep_save call each. Any other field is prepared as Django would.
@@ -90,7 +90,7 @@ def insert_statement(request: dict, messages: list[dict], rows_of: dict, *, now,
     """The statement and its parameters. `request` and each of `messages` are field values by
     attname (a message's without its request); `rows_of` maps a message's position to its rows
     (member id, phone, content, reachable, error); `usage` the parameters of the booking: those
-    of quotas.usage_fit_sql for "fit", (key id, day, shard, parts) for "upsert"."""
+    of quota_usage.usage_fit_sql for "fit", (key id, day, shard, parts) for "upsert"."""
     request_values = row_values(SmsRequest, request, now=now)
     message_values = [row_values(SmsMessage, message, now=now, skip=("request",)) for message in messages]
     # NULL in every message: written in the text; else a parameter in each message's row.
@@ -217,5 +217,5 @@ def _statement_text(
     )
     writes = f"req AS ({request_sql}), msg AS ({message_sql}), rcp AS ({recipient_sql})"
     if booking == "fit":
-        return f"WITH booked AS ({quotas.usage_fit_sql()}), {writes} SELECT parts FROM booked"
-    return f"WITH {writes} " + (quotas.usage_upsert_sql() if booking == "upsert" else "SELECT 1")
+        return f"WITH booked AS ({quota_usage.usage_fit_sql()}), {writes} SELECT parts FROM booked"
+    return f"WITH {writes} " + (quota_usage.usage_upsert_sql() if booking == "upsert" else "SELECT 1")

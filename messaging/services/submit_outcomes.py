@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from messaging.backends import ProviderError, SendOutcome
 from messaging.models import Recipient
+from smsgateway.columns import fit
 
 from .receipts import provider_ref_of
 
@@ -90,8 +91,8 @@ def outcomes_classify(
             verdicts.submitted.append(
                 Submitted(
                     recipient_id=recipient.pk,
-                    provider_message_id=outcome.provider_message_id[:100],
-                    provider_ref=provider_ref_of(outcome.provider_message_id)[:100],
+                    provider_message_id=fit(Recipient, "provider_message_id", outcome.provider_message_id),
+                    provider_ref=fit(Recipient, "provider_ref", provider_ref_of(outcome.provider_message_id)),
                 )
             )
         elif outcome.error.permanent:
@@ -109,8 +110,8 @@ def _transient_sort(verdicts: Verdicts, recipient: Recipient, error: ProviderErr
         Retry(
             recipient_id=recipient.pk,
             due_at=due_at,
-            error_code=error.code[:64],
-            error=str(error)[:500],
+            error_code=fit(Recipient, "error_code", error.code),
+            error=fit(Recipient, "error", str(error)),
             # A timeout after the request left: the provider may have it. Recorded, then sent again.
             outcome_unknown=recipient.outcome_unknown or bool(getattr(error, "outcome_unknown", False)),
         )
@@ -118,4 +119,8 @@ def _transient_sort(verdicts: Verdicts, recipient: Recipient, error: ProviderErr
 
 
 def _failed(recipient_id: int, error: ProviderError, detail: str) -> Failed:
-    return Failed(recipient_id=recipient_id, error_code=error.code[:64], detail=detail[:500])
+    return Failed(
+        recipient_id=recipient_id,
+        error_code=fit(Recipient, "error_code", error.code),
+        detail=fit(Recipient, "error", detail),
+    )

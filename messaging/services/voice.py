@@ -12,7 +12,8 @@ from messaging.models import Channel, Recipient, RecipientState
 from messaging.personalise import recipient_text
 
 from . import wakeups
-from .quotas import DESTINATION_REFUSED_CODES, recipients_added
+from .quota_usage import recipients_added
+from .quotas import DESTINATION_REFUSED_CODES
 
 
 def recipients_fall_back_to_voice(*, recipient_ids: list[int]) -> int:
