@@ -177,7 +177,8 @@ def message_expansion_grown(message_id: int, before: int) -> None:
     after = message_counted_parts(message_id)
     if after > before:
         request = SmsMessage.objects.filter(pk=message_id).values("request__api_key_id", "request__created_at").first()
-        usage_grow([(request["request__api_key_id"], request["request__created_at"], after - before)])
+        if request is not None:  # a message deleted meanwhile has nothing left to count
+            usage_grow([(request["request__api_key_id"], request["request__created_at"], after - before)])
 
 
 def quota_lock(*, api_key: ApiKey | None, now: datetime) -> int | None:
