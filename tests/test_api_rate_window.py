@@ -15,9 +15,7 @@ REDIS = "redis://127.0.0.1:6379/7"
 @pytest.fixture
 def redis_cache(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS}}
-    throttling._redis_clients.clear()
     yield caches["default"]
-    throttling._redis_clients.clear()
 
 
 def test_each_hit_is_one_command_and_the_window_expires(redis_cache, monkeypatch):

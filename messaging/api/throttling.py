@@ -10,7 +10,6 @@ loses at most 0.01% of it on a server of four processes).
 """
 
 import atexit
-import os
 import threading
 import time
 
@@ -21,17 +20,21 @@ from rest_framework.throttling import BaseThrottle
 
 from .authentication import PartnerSystem, caller_client
 
-_redis_clients: dict[int, object] = {}
-# Let the clients go while the interpreter is whole: a client collected at shutdown complains.
-atexit.register(_redis_clients.clear)
+
+@atexit.register
+def _redis_clients_drop():
+    """Let the clients go while the interpreter is whole: a client collected at shutdown complains."""
+    for backend in caches.all(initialized_only=True):
+        backend.__dict__.pop("_rate_client", None)
 
 
-def _redis_client():
-    """The default cache's Redis client, built once per process: Django's cache builds a new
-    client object on every call, which costs more than the round trip itself."""
-    client = _redis_clients.get(os.getpid())
+def _redis_client(backend):
+    """The Redis client of this cache backend, built once: Django's cache builds a new client object
+    on every call, which costs more than the round trip itself. Kept on the backend object, so that
+    another cache (a setting changed, a forked process's own backend) gets its own."""
+    client = getattr(backend, "_rate_client", None)
     if client is None:
-        client = _redis_clients[os.getpid()] = caches["default"]._cache.get_client(write=True)
+        client = backend._rate_client = backend._cache.get_client(write=True)
     return client
 
 
@@ -73,7 +76,7 @@ def window_count(key: str, ttl: int, hits: int = 1) -> int:
     backend = caches["default"]  # the backend itself: `cache` is a proxy, no instance of RedisCache
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
-        client = _redis_client()
+        client = _redis_client(backend)
         count = int(client.incr(full_key, hits))
         if count == hits:
             client.expire(full_key, ttl)
