@@ -15,5 +15,5 @@ def post_worker_init(worker):
     gc.freeze()
 
 
-# Workers restarted after --max-requests spread out, not all at once.
-max_requests_jitter = 1000
+# Workers restarted after --max-requests (README: 100,000) spread out, not all at once.
+max_requests_jitter = 10000
