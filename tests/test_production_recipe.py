@@ -88,13 +88,18 @@ def _drip(port: int, stop: threading.Event) -> None:
 
 
 def test_slow_clients_do_not_hold_the_recipe_s_worker(recipe):
+    """As many slow clients as the worker has threads but one: each holds a thread while it drips,
+    and the thread left answers (a sync worker would be held by the first)."""
     base, port = recipe
+    command = readme_command("gunicorn")
+    slow_clients = int(command[command.index("--threads") + 1]) - 1
+    assert slow_clients >= 1
     stop = threading.Event()
-    clients = [threading.Thread(target=_drip, args=(port, stop), daemon=True) for _ in range(2)]
+    clients = [threading.Thread(target=_drip, args=(port, stop), daemon=True) for _ in range(slow_clients)]
     try:
         for client in clients:
             client.start()
-        time.sleep(1.0)  # both are connected and part-way through their request
+        time.sleep(1.0)  # they are connected and part-way through their requests
         started = time.monotonic()
         with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
             assert response.status == 200
