@@ -99,11 +99,9 @@ def _recipients_delete_batch(*, message_ids: list[int], cutoff: datetime, batch:
 
     No row lock before the DELETE (it would write every tuple twice): a final row never changes
     state again, and the DELETE checks the state once more under its own lock."""
+    if connection.vendor == "postgresql":
+        return _recipients_delete_batch_pg(message_ids=message_ids, cutoff=cutoff, batch=batch)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # A purge lost in a crash is done again by the next; its commits need not wait for the disk.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
         candidates = list(
             Recipient.objects.filter(message_id__in=message_ids, state__in=FINAL_STATES)
             .annotate(activity=Greatest("updated_at", Coalesce("final_at", "updated_at")))
@@ -125,6 +123,39 @@ def _recipients_delete_batch(*, message_ids: list[int], cutoff: datetime, batch:
         Recipient.objects.filter(resend_of_id__in=ids).update(resend_of=None)
         events = _raw_delete(RecipientEvent.objects.filter(recipient_id__in=ids))
     return len(ids), events
+
+
+def _batch_delete_sql() -> str:
+    """_recipients_delete_batch's work on PostgreSQL as one statement, its lists as arrays: the
+    candidates, the DELETE that checks their state once more, the links of later attempts that
+    stay cleared, and the deleted rows' events; returns (recipients, events). Built from the
+    models' tables, so that a renamed table cannot leave it behind."""
+    qn = connection.ops.quote_name
+    recipients, events = qn(Recipient._meta.db_table), qn(RecipientEvent._meta.db_table)
+    return (
+        f"WITH candidate AS (SELECT id FROM {recipients} WHERE message_id = ANY(%(messages)s) "
+        "AND state = ANY(%(states)s) AND GREATEST(updated_at, COALESCE(final_at, updated_at)) < %(cutoff)s "
+        "LIMIT %(batch)s), "
+        f"gone AS (DELETE FROM {recipients} WHERE id IN (SELECT id FROM candidate) AND state = ANY(%(states)s) "
+        "RETURNING id), "
+        f"unlinked AS (UPDATE {recipients} SET resend_of_id = NULL WHERE resend_of_id IN (SELECT id FROM gone) "
+        "AND id NOT IN (SELECT id FROM gone)), "
+        f"gone_events AS (DELETE FROM {events} WHERE recipient_id IN (SELECT id FROM gone) RETURNING 1) "
+        "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM gone_events)"
+    )
+
+
+def _recipients_delete_batch_pg(*, message_ids: list[int], cutoff: datetime, batch: int) -> tuple[int, int]:
+    """One statement (and transaction) on PostgreSQL: a 2,000-element IN list, built by the ORM
+    three times a batch and parsed by the server each time, cost more than the deletes beside
+    intake. A purge lost in a crash is done again by the next; its commit need not wait for the
+    disk."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        params = {"messages": list(message_ids), "states": sorted(FINAL_STATES), "cutoff": cutoff, "batch": batch}
+        cursor.execute(_batch_delete_sql(), params)
+        recipients, events = cursor.fetchone()
+    return int(recipients), int(events)
 
 
 def _requests_delete_emptied(request_ids: list[int]) -> tuple[int, int]:
