@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -152,7 +153,12 @@ def _recipients_delete_batch_pg(*, message_ids: list[int], cutoff: datetime, bat
     disk."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit = off")
-        params = {"messages": list(message_ids), "states": sorted(FINAL_STATES), "cutoff": cutoff, "batch": batch}
+        params: dict[str, Any] = {
+            "messages": list(message_ids),
+            "states": sorted(FINAL_STATES),
+            "cutoff": cutoff,
+            "batch": batch,
+        }
         cursor.execute(_batch_delete_sql(), params)
         recipients, events = cursor.fetchone()
     return int(recipients), int(events)
