@@ -35,7 +35,7 @@ class Command(BaseCommand):
             "--batch", type=int, default=None, help="Recipient rows per transaction (SMS_RETENTION_BATCH, 2000)."
         )
         parser.add_argument(
-            "--pause", type=float, default=None, help="Sleep after each transaction (SMS_RETENTION_PAUSE_SECONDS, 0.3)."
+            "--pause", type=float, default=None, help="Sleep after each transaction (SMS_RETENTION_PAUSE_SECONDS, 0.5)."
         )
 
     def handle(self, *args, **options):
